@@ -1,0 +1,56 @@
+#include "hil_data.h"
+
+#include <stddef.h>
+#include <string.h>
+
+hil_status hil_transpose_s8(const hil_transpose_params *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->rank < 1 || p->rank > HIL_TRANSPOSE_MAX_RANK) {
+        return HIL_ERROR_ARGUMENT;
+    }
+    const int32_t rank = p->rank;
+    int32_t input_stride[HIL_TRANSPOSE_MAX_RANK];
+    int32_t stride[HIL_TRANSPOSE_MAX_RANK]; /* input step for one step along each output axis */
+    int32_t dims[HIL_TRANSPOSE_MAX_RANK];   /* output dims */
+    int32_t index[HIL_TRANSPOSE_MAX_RANK] = {0};
+    int32_t total = 1;
+    for (int32_t axis = rank - 1; axis >= 0; --axis) {
+        if (p->input_dims[axis] < 1) {
+            return HIL_ERROR_SHAPE;
+        }
+        input_stride[axis] = total;
+        total *= p->input_dims[axis];
+    }
+    for (int32_t axis = 0; axis < rank; ++axis) {
+        if (p->perm[axis] < 0 || p->perm[axis] >= rank) {
+            return HIL_ERROR_ARGUMENT;
+        }
+        dims[axis] = p->input_dims[p->perm[axis]];
+        stride[axis] = input_stride[p->perm[axis]];
+    }
+    /* Walk the output in order, carrying an odometer over the output axes. */
+    int32_t source = 0;
+    for (int32_t written = 0; written < total; ++written) {
+        output[written] = input[source];
+        for (int32_t axis = rank - 1; axis >= 0; --axis) {
+            source += stride[axis];
+            if (++index[axis] < dims[axis]) {
+                break;
+            }
+            source -= stride[axis] * dims[axis];
+            index[axis] = 0;
+        }
+    }
+    return HIL_OK;
+}
+
+hil_status hil_reshape_s8(const hil_reshape_params *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->bytes < 0) {
+        return HIL_ERROR_ARGUMENT;
+    }
+    if (input != output) {
+        memmove(output, input, (size_t)p->bytes);
+    }
+    return HIL_OK;
+}

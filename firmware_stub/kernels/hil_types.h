@@ -1,0 +1,24 @@
+/* Types shared by every kernel and by the generated model code. */
+#ifndef HIL_TYPES_H
+#define HIL_TYPES_H
+
+#include <stdint.h>
+
+typedef enum {
+    HIL_OK = 0,
+    HIL_ERROR_ARGUMENT = 1,    /* NULL pointer or a parameter outside its documented range */
+    HIL_ERROR_SHAPE = 2,       /* tensor shapes that do not fit together */
+    HIL_ERROR_UNSUPPORTED = 3  /* a valid combination this kernel does not implement */
+} hil_status;
+
+/* A 4-D shape. Activations are NHWC; conv filters are OHWI (n = output channels). */
+typedef struct {
+    int32_t n, h, w, c;
+} hil_shape4;
+
+static inline int32_t hil_shape4_size(const hil_shape4 *s)
+{
+    return s->n * s->h * s->w * s->c;
+}
+
+#endif /* HIL_TYPES_H */

@@ -1,0 +1,119 @@
+"""The compiler's pipeline: check the graph, lower each operator, plan the arena, emit C."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.compiler import ops  # noqa: F401  (registers the lowerings)
+from harness.compiler.codegen import generate, scratch_name
+from harness.compiler.graph import Graph
+from harness.compiler.lowering import LOWERINGS, ConstArray, KernelCall
+from harness.compiler.planner import Buffer, Plan, plan_arena
+from harness.errors import HilError
+
+# Operators that legitimately touch float tensors: the boundaries of an int8 graph.
+_FLOAT_BOUNDARY_OPS = {"QUANTIZE", "DEQUANTIZE"}
+
+
+@dataclass
+class CompiledModel:
+    name: str
+    graph: Graph
+    calls: list[KernelCall]
+    plan: Plan
+    files: dict[str, str]
+
+    @property
+    def weights_bytes(self) -> int:
+        """Bytes of constant data the generated code places in the .hil_weights section."""
+        seen: dict[int, int] = {}
+        for call in self.calls:
+            for value in call.params.values():
+                if isinstance(value, ConstArray):
+                    seen[id(value)] = value.values.nbytes
+            for index in call.inputs:
+                tensor = self.graph.tensor(index)
+                if tensor.is_constant:
+                    seen[-1 - index] = tensor.nbytes
+        return sum(seen.values())
+
+    @property
+    def macs(self) -> int:
+        return sum(call.macs for call in self.calls)
+
+    def write(self, directory: Path) -> list[Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for filename, text in self.files.items():
+            path = directory / filename
+            path.write_text(text)
+            written.append(path)
+        return written
+
+
+def model_name_from(source_name: str) -> str:
+    """A C identifier from a file name: 'yamnet_256_64x96_int8.tflite' -> 'yamnet_256_64x96_int8'."""
+    stem = re.sub(r"\.tflite$", "", Path(source_name).name)
+    name = re.sub(r"[^0-9a-zA-Z_]", "_", stem).lower().strip("_") or "model"
+    return name if not name[0].isdigit() else f"m_{name}"
+
+
+def check_supported(graph: Graph) -> None:
+    supported = ", ".join(sorted(LOWERINGS))
+    for op in graph.operators:
+        if op.kind not in LOWERINGS:
+            raise HilError(
+                f"operator {op.index} ({op.kind}) is not supported; supported operators: {supported}"
+            )
+    for op in graph.operators:
+        if op.kind in _FLOAT_BOUNDARY_OPS:
+            continue
+        for tensor in graph.operator_inputs(op)[:1] + graph.operator_outputs(op):
+            if tensor is not None and tensor.dtype == "float32":
+                raise HilError(
+                    f"operator {op.index} ({op.kind}) computes in float32: the model is not quantized. "
+                    "Quantize it to int8 with the TFLite converter (optimizations=[tf.lite.Optimize.DEFAULT], "
+                    "a representative_dataset, target_spec.supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8], "
+                    "inference_input_type=tf.int8)"
+                )
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise HilError(
+            f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
+            "models with exactly one input and one output are supported"
+        )
+
+
+def activation_buffers(graph: Graph, calls: list[KernelCall]) -> list[Buffer]:
+    """Every non-constant tensor and kernel scratch, with the layers during which it is live."""
+    last_layer = len(calls) - 1
+    first: dict[int, int] = {index: 0 for index in graph.inputs}
+    last: dict[int, int] = {index: last_layer for index in graph.outputs}
+    for layer, call in enumerate(calls):
+        for index in call.outputs:
+            first.setdefault(index, layer)
+            last[index] = max(last.get(index, layer), layer)
+        for index in call.inputs:
+            if not graph.tensor(index).is_constant:
+                last[index] = max(last.get(index, layer), layer)
+    buffers = []
+    for index in sorted(first):
+        tensor = graph.tensor(index)
+        buffers.append(Buffer(tensor.name, tensor.nbytes, first[index], last[index], tensor=index))
+    for layer, call in enumerate(calls):
+        if call.scratch_bytes:
+            buffers.append(Buffer(scratch_name(call), call.scratch_bytes, layer, layer))
+    return buffers
+
+
+def compile_graph(graph: Graph, name: str | None = None) -> CompiledModel:
+    check_supported(graph)
+    if not graph.operators:
+        raise HilError("the model has no operators")
+    name = name or model_name_from(graph.source_name)
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise HilError(f"model name '{name}' must be a lower-case C identifier (letters, digits, _)")
+    calls = [LOWERINGS[op.kind](op, graph) for op in graph.operators]
+    plan = plan_arena(activation_buffers(graph, calls))
+    return CompiledModel(name, graph, calls, plan, generate(graph, calls, plan, name))

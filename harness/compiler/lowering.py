@@ -1,0 +1,114 @@
+"""How one TFLite operator becomes one kernel call: the shared vocabulary of the op modules.
+
+An op module registers a function `lower(op, graph) -> KernelCall` for its operator name.
+The call names the C kernel, its parameter struct (plain values and constant arrays) and
+the tensors it reads and writes; codegen turns that into C and the planner places the tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Union
+
+import numpy as np
+
+from harness.compiler.graph import Graph, Operator, Tensor
+from harness.compiler.quant import ACTIVATION_NAMES, SUPPORTED_ACTIVATIONS
+from harness.errors import HilError
+
+C_TYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int16": "int16_t"}
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: array equality is ambiguous
+class ConstArray:
+    """A constant array the kernel reads from flash (weights, biases, multipliers)."""
+
+    role: str  # short name, becomes part of the C symbol: "filter", "bias", "multiplier"
+    ctype: str
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class Shape4:
+    n: int
+    h: int
+    w: int
+    c: int
+
+
+@dataclass(frozen=True)
+class CExpr:
+    """A C expression written as-is into a parameter struct (an enum name, a cast, a macro)."""
+
+    text: str
+
+
+ParamValue = Union[int, float, bool, Shape4, ConstArray, CExpr, tuple, None]
+
+
+@dataclass
+class KernelCall:
+    op: Operator
+    function: str  # C function, called as function(&params, inputs..., outputs...[, scratch])
+    params_type: str  # the C struct type of its first argument
+    params: dict[str, ParamValue]
+    inputs: list[int]  # tensor indices; constants among them are emitted as arrays
+    outputs: list[int]
+    scratch_bytes: int = 0
+    macs: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+Lowering = Callable[[Operator, Graph], KernelCall]
+LOWERINGS: dict[str, Lowering] = {}
+
+
+def lowering(kind: str) -> Callable[[Lowering], Lowering]:
+    def register(fn: Lowering) -> Lowering:
+        LOWERINGS[kind] = fn
+        return fn
+
+    return register
+
+
+def op_error(op: Operator, message: str) -> HilError:
+    return HilError(f"operator {op.index} ({op.kind}): {message}")
+
+
+def require_dtype(op: Operator, tensor: Tensor | None, dtype: str, role: str) -> Tensor:
+    if tensor is None:
+        raise op_error(op, f"the {role} tensor is missing")
+    if tensor.dtype != dtype:
+        raise op_error(op, f"{role} {tensor.describe()} must be {dtype}")
+    return tensor
+
+
+def require_quantized(op: Operator, tensor: Tensor, role: str, per_tensor: bool = True) -> None:
+    if tensor.quant is None:
+        raise op_error(op, f"{role} {tensor.describe()} has no quantization parameters")
+    if per_tensor and tensor.quant.per_channel:
+        raise op_error(op, f"{role} {tensor.describe()} must be quantized per tensor")
+
+
+def scale_of(tensor: Tensor) -> float:
+    return float(tensor.quant.scale[0])
+
+
+def zero_point_of(tensor: Tensor) -> int:
+    return int(tensor.quant.zero_point[0])
+
+
+def require_activation(op: Operator, activation: int) -> int:
+    if activation not in SUPPORTED_ACTIVATIONS:
+        name = ACTIVATION_NAMES.get(activation, str(activation))
+        supported = ", ".join(ACTIVATION_NAMES[a] for a in SUPPORTED_ACTIVATIONS)
+        raise op_error(op, f"fused activation {name} is not supported (supported: {supported})")
+    return activation
+
+
+def shape4(op: Operator, tensor: Tensor) -> Shape4:
+    """NHWC view of a tensor of rank 4 or less (missing leading dimensions are 1)."""
+    if len(tensor.shape) > 4:
+        raise op_error(op, f"{tensor.describe()} has rank {len(tensor.shape)}; at most 4 is supported")
+    dims = (1,) * (4 - len(tensor.shape)) + tuple(tensor.shape)
+    return Shape4(*dims)

@@ -1,0 +1,67 @@
+"""Golden results: LiteRT's interpreter with the reference kernels (BUILTIN_REF).
+
+The reference kernels are the judge of bit-exactness: they match TFLite Micro bit for bit,
+while the default optimized kernels may differ by one LSB (softmax).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from harness.errors import HilError
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """LiteRT prints an INFO banner on stderr at creation; keep the user's terminal clean."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class GoldenModel:
+    def __init__(self, model: bytes | str | Path, keep_intermediates: bool = False):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        content = model if isinstance(model, bytes) else Path(model).read_bytes()
+        try:
+            with _quiet_stderr():
+                self._interpreter = Interpreter(
+                    model_content=content,
+                    experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                    experimental_preserve_all_tensors=keep_intermediates,
+                )
+                self._interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise HilError(f"the reference interpreter cannot load the model: {exc}") from None
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self._input["shape"])
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        return np.dtype(self._input["dtype"])
+
+    def invoke(self, x: np.ndarray) -> np.ndarray:
+        self._interpreter.set_tensor(self._input["index"], x.reshape(self.input_shape).astype(self.input_dtype))
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output["index"]).copy()
+
+    def tensor(self, index: int) -> np.ndarray:
+        """A tensor after the last invoke (intermediates need keep_intermediates=True)."""
+        return self._interpreter.get_tensor(index).copy()
+
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        return np.stack([self.invoke(x) for x in inputs])

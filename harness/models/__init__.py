@@ -1,0 +1,1 @@
+"""Models the project builds itself, so the harness runs without anyone's trained weights."""

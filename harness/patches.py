@@ -1,0 +1,297 @@
+"""Synthetic, real-looking log-mel patches and structured int8 inputs (numpy only).
+
+The model has no audio front end: it takes one log-mel patch of 64 mel bins x 96 frames.
+This module makes such patches from seeded synthetic audio, with the YAMNet front end
+(16 kHz mono, 25 ms Hann window, 10 ms hop, FFT 512, magnitude, 64 HTK mel bins between
+125 and 7500 Hz, natural log), so tests and calibration need no dataset and no network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+WINDOW_LENGTH = 400  # 25 ms
+HOP_LENGTH = 160  # 10 ms
+FFT_LENGTH = 512
+MEL_BINS = 64
+MEL_FMIN_HZ = 125.0
+MEL_FMAX_HZ = 7500.0
+LOG_OFFSET = 1e-6
+PATCH_FRAMES = 96
+
+# Seconds of audio per synthetic clip: 5 s like an ESC-50 clip, 5 patches of 96 frames.
+CLIP_SECONDS = 5.0
+
+# The quiet background of a recording (room tone), so a "silent" frame lands near the
+# bottom of the published input range (about -9.2) instead of at log(1e-6) = -13.8.
+NOISE_FLOOR_RMS = 1e-4
+
+INT8_MIN = -128
+INT8_MAX = 127
+
+
+# --- synthetic audio --------------------------------------------------------------------
+
+
+def _envelope(rng: np.random.Generator, length: int) -> np.ndarray:
+    """An attack / decay envelope with a random shape, as struck or sung sounds have."""
+    attack = max(1, int(length * rng.uniform(0.005, 0.2)))
+    release = max(1, int(length * rng.uniform(0.05, 0.6)))
+    envelope = np.ones(length)
+    envelope[:attack] = np.linspace(0.0, 1.0, attack)
+    envelope[length - release :] *= np.exp(-np.linspace(0.0, rng.uniform(2.0, 6.0), release))
+    return envelope
+
+
+def _harmonic_tone(rng: np.random.Generator, length: int) -> np.ndarray:
+    """A voiced tone: fundamental plus decaying harmonics, with a slow vibrato."""
+    t = np.arange(length) / SAMPLE_RATE
+    fundamental = rng.uniform(80.0, 1000.0)
+    vibrato = rng.uniform(0.0, 0.02) * np.sin(2 * np.pi * rng.uniform(3.0, 7.0) * t)
+    phase = 2 * np.pi * fundamental * np.cumsum(1.0 + vibrato) / SAMPLE_RATE
+    rolloff = rng.uniform(0.3, 0.9)
+    harmonics = range(1, int(rng.integers(1, 9)) + 1)
+    tone = sum(
+        rolloff ** (k - 1) * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+        for k in harmonics
+        if k * fundamental < SAMPLE_RATE / 2
+    )
+    return tone * _envelope(rng, length)
+
+
+def _chirp(rng: np.random.Generator, length: int) -> np.ndarray:
+    """An exponential frequency sweep, up or down, like a siren or a bird call."""
+    start_hz, end_hz = rng.uniform(150.0, 7000.0, size=2)
+    sweep = start_hz * (end_hz / start_hz) ** (np.arange(length) / length)
+    return np.sin(2 * np.pi * np.cumsum(sweep) / SAMPLE_RATE) * _envelope(rng, length)
+
+
+def _noise_burst(rng: np.random.Generator, length: int) -> np.ndarray:
+    """Band-limited noise, like rain, wind, a breath or crackling."""
+    spectrum = np.fft.rfft(rng.standard_normal(length))
+    frequencies = np.fft.rfftfreq(length, 1.0 / SAMPLE_RATE)
+    low_hz = rng.uniform(0.0, 4000.0)
+    high_hz = low_hz + rng.uniform(500.0, 8000.0 - low_hz)
+    spectrum[(frequencies < low_hz) | (frequencies > high_hz)] = 0.0
+    burst = np.fft.irfft(spectrum, n=length)
+    return burst / (np.std(burst) + 1e-12) * _envelope(rng, length)
+
+
+def _clicks(rng: np.random.Generator, length: int) -> np.ndarray:
+    """A train of short decaying clicks, like a clock tick or footsteps."""
+    period = int(SAMPLE_RATE * rng.uniform(0.05, 0.5))
+    decay = np.exp(-np.arange(int(SAMPLE_RATE * 0.01)) / (SAMPLE_RATE * rng.uniform(0.0005, 0.003)))
+    impulses = np.zeros(length)
+    impulses[::period] = rng.choice([-1.0, 1.0], size=len(impulses[::period]))
+    return np.convolve(impulses, decay)[:length]
+
+
+_EVENT_MAKERS: tuple[Callable[[np.random.Generator, int], np.ndarray], ...] = (
+    _harmonic_tone,
+    _chirp,
+    _noise_burst,
+    _clicks,
+)
+
+
+def synthetic_audio(rng: np.random.Generator, seconds: float) -> np.ndarray:
+    """Return `seconds` of 16 kHz mono float32 audio in [-1, 1]: a random mix of events.
+
+    Events (tones with harmonics, chirps, noise bursts, click trains) start at random times
+    over a quiet noise floor; the parts no event covers stay as silence gaps.
+    """
+    length = int(round(seconds * SAMPLE_RATE))
+    audio = NOISE_FLOOR_RMS * rng.standard_normal(length)
+    for _ in range(int(rng.integers(1, 7))):
+        event_length = min(length, int(SAMPLE_RATE * rng.uniform(0.1, 2.5)))
+        if event_length == 0:
+            break
+        start = int(rng.integers(0, length - event_length + 1))
+        make_event = _EVENT_MAKERS[int(rng.integers(len(_EVENT_MAKERS)))]
+        event = make_event(rng, event_length)
+        level = 10.0 ** (rng.uniform(-40.0, 0.0) / 20.0)  # -40 to 0 dB
+        audio[start : start + event_length] += level * event / (np.max(np.abs(event)) + 1e-12)
+    peak = np.max(np.abs(audio))
+    target_peak = rng.uniform(0.1, 0.9)
+    if peak > target_peak:
+        audio *= target_peak / peak
+    return audio.astype(np.float32)
+
+
+# --- the YAMNet front end ---------------------------------------------------------------
+
+
+def _hz_to_htk_mel(hz: np.ndarray) -> np.ndarray:
+    return 2595.0 * np.log10(1.0 + hz / 700.0)
+
+
+def _htk_mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+
+
+def mel_filterbank() -> np.ndarray:
+    """Return the (64, 257) triangular HTK mel weights, peak 1, no area normalisation."""
+    edges_hz = _htk_mel_to_hz(
+        np.linspace(_hz_to_htk_mel(MEL_FMIN_HZ), _hz_to_htk_mel(MEL_FMAX_HZ), MEL_BINS + 2)
+    )
+    fft_hz = np.fft.rfftfreq(FFT_LENGTH, 1.0 / SAMPLE_RATE)
+    lower, center, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
+    rising = (fft_hz - lower) / (center - lower)
+    falling = (upper - fft_hz) / (upper - center)
+    return np.maximum(0.0, np.minimum(rising, falling))
+
+
+def _periodic_hann(length: int) -> np.ndarray:
+    # Periodic, as spectral analysis windows are (scipy's fftbins=True, tf.signal.hann_window).
+    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
+
+
+def log_mel_spectrogram(audio: np.ndarray) -> np.ndarray:
+    """Return the (64, frames) natural-log mel magnitude spectrogram, frames not centred."""
+    audio = np.asarray(audio, dtype=np.float64)
+    if audio.ndim != 1:
+        raise ValueError(f"audio must be 1-D mono samples, got shape {audio.shape}")
+    if len(audio) < WINDOW_LENGTH:
+        return np.zeros((MEL_BINS, 0), dtype=np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(audio, WINDOW_LENGTH)[::HOP_LENGTH]
+    magnitude = np.abs(np.fft.rfft(frames * _periodic_hann(WINDOW_LENGTH), n=FFT_LENGTH))
+    mel = magnitude @ mel_filterbank().T
+    return np.log(mel + LOG_OFFSET).T.astype(np.float32)
+
+
+def log_mel_patches(audio: np.ndarray) -> np.ndarray:
+    """Return the non-overlapping (P, 64, 96) float32 log-mel patches of 16 kHz mono audio.
+
+    A trailing part shorter than 96 frames is dropped.
+    """
+    spectrogram = log_mel_spectrogram(audio)
+    count = spectrogram.shape[1] // PATCH_FRAMES
+    patches = spectrogram[:, : count * PATCH_FRAMES].reshape(MEL_BINS, count, PATCH_FRAMES)
+    return np.ascontiguousarray(patches.transpose(1, 0, 2))
+
+
+def synthetic_log_mel_patches(n: int, seed: int) -> np.ndarray:
+    """Return `n` float32 (64, 96) log-mel patches cut from seeded synthetic 5 s clips."""
+    rng = np.random.default_rng(seed)
+    patches = [np.zeros((0, MEL_BINS, PATCH_FRAMES), dtype=np.float32)]
+    made = 0
+    while made < n:
+        clip_patches = log_mel_patches(synthetic_audio(rng, CLIP_SECONDS))
+        patches.append(clip_patches)
+        made += len(clip_patches)
+    return np.concatenate(patches)[:n]
+
+
+# --- quantization -----------------------------------------------------------------------
+
+
+def quantize(x_float: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Quantize to int8 as TFLite's QUANTIZE does: float32 x / scale, round half away
+    from zero, add the zero point, clip to [-128, 127]."""
+    scaled = np.asarray(x_float, dtype=np.float32) / np.float32(scale)
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5))
+    return np.clip(rounded + zero_point, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def dequantize(x_int8: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """Return the float32 real values (q - zero_point) * scale of int8 values."""
+    return ((np.asarray(x_int8, dtype=np.int32) - zero_point) * np.float32(scale)).astype(np.float32)
+
+
+# --- structured int8 inputs for engine tests --------------------------------------------
+
+
+def _plane_coordinates(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column position in [0, 1] of every element, broadcast to `shape`.
+
+    Rows run along the first axis longer than 1, columns along the second; other axes
+    (batch, channels) repeat the same plane.
+    """
+    long_axes = [axis for axis, size in enumerate(shape) if size > 1]
+    grids = np.indices(shape, dtype=np.float64)
+    positions = []
+    for axis in (long_axes + [None, None])[:2]:
+        if axis is None:
+            positions.append(np.zeros(shape))
+        else:
+            positions.append(grids[axis] / (shape[axis] - 1))
+    return positions[0], positions[1]
+
+
+def _full_range(position: np.ndarray) -> np.ndarray:
+    """Map positions in [0, 1] onto -128..127."""
+    return np.round(INT8_MIN + (INT8_MAX - INT8_MIN) * position).astype(np.int8)
+
+
+def structured_kinds(
+    shape: tuple[int, ...], scale: float | None = None, zero_point: int | None = None
+) -> list[str]:
+    """The kinds `structured_int8_inputs` cycles through, in order, for these arguments.
+
+    - "all_min": every element -128 (the most negative input).
+    - "all_max": every element 127 (the most positive input).
+    - "all_zero": every element 0.
+    - "all_zero_point": every element the zero point, i.e. real value 0 (needs zero_point).
+    - "ramp_horizontal": -128..127 along the columns, the same in every row.
+    - "ramp_vertical": -128..127 along the rows, the same in every column.
+    - "ramp_diagonal": -128 at the first corner to 127 at the opposite corner.
+    - "checkerboard": -128 and 127 alternating between neighbours.
+    - "uniform_random": independent uniform int8 values.
+    - "log_mel": a quantized synthetic log-mel patch (needs scale and zero_point and a
+      shape of 64 * 96 elements).
+    """
+    kinds = ["all_min", "all_max", "all_zero"]
+    if zero_point is not None:
+        kinds.append("all_zero_point")
+    kinds += ["ramp_horizontal", "ramp_vertical", "ramp_diagonal", "checkerboard", "uniform_random"]
+    holds_patch = int(np.prod(shape)) == MEL_BINS * PATCH_FRAMES
+    if scale is not None and zero_point is not None and holds_patch:
+        kinds.append("log_mel")
+    return kinds
+
+
+def structured_int8_inputs(
+    shape: tuple[int, ...],
+    count: int,
+    seed: int,
+    scale: float | None = None,
+    zero_point: int | None = None,
+) -> np.ndarray:
+    """Return a deterministic (count, *shape) int8 mix of edge-case and realistic inputs.
+
+    Input i is of kind `structured_kinds(shape, scale, zero_point)[i % len(kinds)]`; the
+    random kinds give a new input each time round.
+    """
+    shape = tuple(int(size) for size in shape)
+    kinds = structured_kinds(shape, scale, zero_point)
+    schedule = [kinds[i % len(kinds)] for i in range(count)]
+    rng = np.random.default_rng(seed)
+    log_mel = iter(
+        quantize(patch, scale, zero_point).reshape(shape)
+        for patch in synthetic_log_mel_patches(schedule.count("log_mel"), seed)
+    )
+    rows, columns = _plane_coordinates(shape)
+    fixed = {
+        "all_min": np.full(shape, INT8_MIN, dtype=np.int8),
+        "all_max": np.full(shape, INT8_MAX, dtype=np.int8),
+        "all_zero": np.zeros(shape, dtype=np.int8),
+        "all_zero_point": np.full(shape, zero_point or 0, dtype=np.int8),
+        "ramp_horizontal": _full_range(columns),
+        "ramp_vertical": _full_range(rows),
+        "ramp_diagonal": _full_range((rows + columns) / 2.0),
+        "checkerboard": np.where(
+            np.indices(shape).sum(axis=0) % 2 == 0, INT8_MIN, INT8_MAX
+        ).astype(np.int8),
+    }
+    inputs = np.empty((count, *shape), dtype=np.int8)
+    for i, kind in enumerate(schedule):
+        if kind == "uniform_random":
+            inputs[i] = rng.integers(INT8_MIN, INT8_MAX + 1, size=shape, dtype=np.int8)
+        elif kind == "log_mel":
+            inputs[i] = next(log_mel)
+        else:
+            inputs[i] = fixed[kind]
+    return inputs

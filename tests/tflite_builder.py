@@ -1,0 +1,107 @@
+"""Write small .tflite models directly, for per-operator tests against the reference interpreter.
+
+The TFLite converter cannot be told which zero points, scales or per-channel layouts to use;
+writing the flatbuffer with the schema's object API can, so tests reach every corner of the
+quantization parameters. Only tests use this.
+"""
+
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+_TYPES = {
+    "float32": schema.TensorType.FLOAT32,
+    "int32": schema.TensorType.INT32,
+    "int8": schema.TensorType.INT8,
+    "int16": schema.TensorType.INT16,
+    "uint8": schema.TensorType.UINT8,
+}
+
+
+class ModelBuilder:
+    def __init__(self) -> None:
+        self._tensors: list = []
+        self._buffers: list = [schema.BufferT()]  # buffer 0 is the empty sentinel
+        self._operators: list = []
+        self._codes: list[int] = []
+
+    def tensor(
+        self,
+        shape,
+        dtype: str = "int8",
+        scale=None,
+        zero_point=None,
+        axis: int = 0,
+        data: np.ndarray | None = None,
+        name: str | None = None,
+    ) -> int:
+        t = schema.TensorT()
+        t.shape = np.asarray(shape, dtype=np.int32)
+        t.type = _TYPES[dtype]
+        t.name = (name or f"t{len(self._tensors)}").encode()
+        t.buffer = 0
+        if data is not None:
+            buffer = schema.BufferT()
+            buffer.data = np.frombuffer(np.ascontiguousarray(data, dtype=dtype).tobytes(), dtype=np.uint8)
+            self._buffers.append(buffer)
+            t.buffer = len(self._buffers) - 1
+        if scale is not None:
+            q = schema.QuantizationParametersT()
+            q.scale = np.atleast_1d(np.asarray(scale, dtype=np.float32))
+            zp = np.zeros(q.scale.size, dtype=np.int64) if zero_point is None else zero_point
+            q.zeroPoint = np.atleast_1d(np.asarray(zp, dtype=np.int64))
+            q.quantizedDimension = axis
+            t.quantization = q
+        self._tensors.append(t)
+        return len(self._tensors) - 1
+
+    def const(self, values, dtype: str = "int32", **quant) -> int:
+        values = np.asarray(values, dtype=dtype)
+        return self.tensor(values.shape, dtype, data=values, **quant)
+
+    def op(self, kind: str, inputs, outputs, options=None) -> None:
+        code = getattr(schema.BuiltinOperator, kind)
+        if code not in self._codes:
+            self._codes.append(code)
+        o = schema.OperatorT()
+        o.opcodeIndex = self._codes.index(code)
+        o.inputs = np.asarray(inputs, dtype=np.int32)
+        o.outputs = np.asarray(outputs, dtype=np.int32)
+        if options is not None:
+            o.builtinOptionsType = getattr(schema.BuiltinOptions, type(options).__name__[:-1])
+            o.builtinOptions = options
+        self._operators.append(o)
+
+    def build(self, inputs, outputs) -> bytes:
+        subgraph = schema.SubGraphT()
+        subgraph.tensors = self._tensors
+        subgraph.operators = self._operators
+        subgraph.inputs = np.asarray(inputs, dtype=np.int32)
+        subgraph.outputs = np.asarray(outputs, dtype=np.int32)
+        model = schema.ModelT()
+        model.version = 3
+        model.description = b"hil test model"
+        model.subgraphs = [subgraph]
+        model.buffers = self._buffers
+        model.operatorCodes = []
+        for code in self._codes:
+            oc = schema.OperatorCodeT()
+            oc.builtinCode = code
+            oc.deprecatedBuiltinCode = min(code, schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
+            oc.version = 1
+            model.operatorCodes.append(oc)
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+
+def options(kind: str, **fields):
+    """A schema options object, e.g. options("Conv2DOptions", strideH=2, padding=schema.Padding.SAME)."""
+    obj = getattr(schema, kind + "T")()
+    for key, value in fields.items():
+        if not hasattr(obj, key):
+            raise AttributeError(f"{kind} has no field {key}")
+        setattr(obj, key, value)
+    return obj
