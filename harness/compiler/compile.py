@@ -12,6 +12,7 @@ from harness.compiler.graph import Graph
 from harness.compiler.lowering import LOWERINGS, ConstArray, KernelCall
 from harness.compiler.planner import Buffer, Plan, plan_arena
 from harness.errors import HilError
+from harness.targets import Target
 
 # Operators that legitimately touch float tensors: the boundaries of an int8 graph.
 _FLOAT_BOUNDARY_OPS = {"QUANTIZE", "DEQUANTIZE"}
@@ -117,3 +118,17 @@ def compile_graph(graph: Graph, name: str | None = None) -> CompiledModel:
     calls = [LOWERINGS[op.kind](op, graph) for op in graph.operators]
     plan = plan_arena(activation_buffers(graph, calls))
     return CompiledModel(name, graph, calls, plan, generate(graph, calls, plan, name))
+
+
+def check_fits(model: CompiledModel, target: Target) -> None:
+    """Refuse a model whose arena or weights alone exceed the target's memories."""
+    problems = []
+    if target.ram_bytes and model.plan.arena_size > target.ram_bytes:
+        problems.append(f"its arena needs {model.plan.arena_size} bytes of RAM, the target has {target.ram_bytes}")
+    if target.flash_bytes and model.weights_bytes > target.flash_bytes:
+        problems.append(f"its weights need {model.weights_bytes} bytes of flash, the target has {target.flash_bytes}")
+    if problems:
+        raise HilError(
+            f"model '{model.name}' does not fit target {target.id}: {'; '.join(problems)}. "
+            "Use a smaller model or a target with more memory"
+        )

@@ -111,26 +111,29 @@ def read_model(path: str | Path) -> Graph:
         raise HilError(f"{path}: is a directory, expected a .tflite file") from None
     except OSError as exc:
         raise HilError(f"{path}: cannot read ({exc.strerror})") from None
-    return parse_model(data, path.name)
+    return parse_model(data, path.name, label=str(path))
 
 
-def parse_model(data: bytes, source_name: str = "model.tflite") -> Graph:
+def parse_model(data: bytes, source_name: str = "model.tflite", label: str | None = None) -> Graph:
+    """Decode a .tflite; `source_name` goes into generated code, `label` into error messages."""
+    label = label or source_name
     if len(data) < 8 or data[4:8] != _FILE_IDENTIFIER:
         raise HilError(
-            f"{source_name}: not a TFLite model (the file has no 'TFL3' identifier); "
+            f"{label}: not a TFLite model (the file has no 'TFL3' identifier); "
             "give a .tflite file written by the TFLite converter"
         )
     try:
         model = schema.ModelT.InitFromPackedBuf(data, 0)
-        graph = _graph_from_model(model, data, source_name)
+        graph = _graph_from_model(model, data, label)
     except HilError:
         raise
     except Exception as exc:  # a damaged flatbuffer raises whatever the decoder trips on
         raise HilError(
-            f"{source_name}: the TFLite flatbuffer is damaged or truncated "
+            f"{label}: the TFLite flatbuffer is damaged or truncated "
             f"({type(exc).__name__}: {exc}); re-export the model"
         ) from None
     graph.sha256 = hashlib.sha256(data).hexdigest()
+    graph.source_name = source_name
     return graph
 
 

@@ -19,7 +19,9 @@ import importlib.util
 import io
 import logging
 import os
+import sys
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -56,14 +58,42 @@ FIRST_LAYER_FILTERS = 32
 # from input to input, narrow enough that the softmax is not one-hot everywhere.
 HEAD_LOGIT_STD = 2.0
 
+_TENSORFLOW_MISSING = (
+    "Building the default Yamnet-256 model needs TensorFlow, which is not installed. "
+    "Install it with: pip install tensorflow-cpu"
+)
+
 _QUIET_TENSORFLOW_ENVIRONMENT = {
     "TF_CPP_MIN_LOG_LEVEL": "3",  # hides C++ INFO, WARNING and ERROR logs
-    # TF's default on x86; unset, TF announces it on stderr at import.
-    "TF_ENABLE_ONEDNN_OPTS": "1",
 }
 
 
 # --- TensorFlow, imported late and quietly ----------------------------------------------
+
+
+@contextlib.contextmanager
+def _stderr_descriptor_replayed_on_failure() -> Iterator[None]:
+    """Send file descriptor 2 to a temporary file; replay what it got only if the block fails.
+
+    TensorFlow's C++ code writes there directly, past sys.stderr (a oneDNN notice at import,
+    the converter's summary). The redirection is process-wide, so it is kept to the build.
+    """
+    sys.stderr.flush()
+    saved_descriptor = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            sys.stderr.flush()
+            os.dup2(saved_descriptor, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved_descriptor, 2)
+            os.close(saved_descriptor)
 
 
 @contextlib.contextmanager
@@ -79,7 +109,13 @@ def _quiet_tensorflow() -> Iterator[None]:
     previous_level = tf_logger.level
     tf_logger.setLevel(logging.ERROR)
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            _stderr_descriptor_replayed_on_failure(),
+        ):
+            # Expected with int8 input: the representative dataset gives the input range.
+            warnings.filterwarnings("ignore", "Statistics for quantized inputs", UserWarning)
             yield
     finally:
         tf_logger.setLevel(previous_level)
@@ -91,20 +127,14 @@ def _import_tensorflow() -> ModuleType:
     try:
         import tensorflow as tf
     except ImportError as error:
-        raise HilError(
-            "Building the default Yamnet-256 model needs TensorFlow, which is not installed "
-            f"({error}). Install it with: pip install tensorflow-cpu"
-        ) from error
+        raise HilError(f"{_TENSORFLOW_MISSING} ({error})") from error
     return tf
 
 
 def _tensorflow_versions() -> str:
     """The TensorFlow and Keras versions, read without importing TensorFlow."""
     if importlib.util.find_spec("tensorflow") is None:
-        raise HilError(
-            "The default Yamnet-256 model is built with TensorFlow, which is not installed. "
-            "Install it with: pip install tensorflow-cpu"
-        )
+        raise HilError(_TENSORFLOW_MISSING)
     providers = importlib.metadata.packages_distributions()
     versions = []
     for package in ("tensorflow", "keras"):
@@ -119,43 +149,49 @@ def _tensorflow_versions() -> str:
 # --- the Keras model --------------------------------------------------------------------
 
 
-def _conv_bn_relu(keras: Any, x: Any, conv: Any, name: str) -> Any:
+def _conv_bn_relu(keras: Any, x: Any, conv: Any, name: str, dtype: str) -> Any:
     """Apply `conv`, then YAMNet's batch norm (no scale) and ReLU, named after `name`."""
     x = conv(x)
     x = keras.layers.BatchNormalization(
-        epsilon=BATCHNORM_EPSILON, scale=False, name=f"{name}_bn"
+        epsilon=BATCHNORM_EPSILON, scale=False, name=f"{name}_bn", dtype=dtype
     )(x)
-    return keras.layers.ReLU(name=f"{name}_relu")(x)
+    return keras.layers.ReLU(name=f"{name}_relu", dtype=dtype)(x)
 
 
-def _keras_yamnet256(keras: Any, num_classes: int, rng: np.random.Generator) -> Any:
-    """Yamnet-256 with a softmax head; layer names follow the published model, with '_'
-    in place of '/', which Keras does not allow."""
+def _keras_yamnet256(keras: Any, num_classes: int, kernel_seed: int, dtype: str) -> Any:
+    """Yamnet-256 with a softmax head, computing in `dtype`.
+
+    Layer names follow the published model, with '_' in place of '/', which Keras does not
+    allow. Convolution kernels are He-normal, seeded from `kernel_seed`.
+    """
+    seeds = iter(range(kernel_seed, kernel_seed + 1 + len(SEPARABLE_LAYERS) * 2))
 
     def kernel_initializer() -> Any:
-        return keras.initializers.HeNormal(seed=int(rng.integers(2**31 - 1)))
+        return keras.initializers.HeNormal(seed=next(seeds))
 
-    inputs = keras.Input(shape=(MEL_BINS, PATCH_FRAMES, 1), name="log_mel_patch")
+    inputs = keras.Input(shape=(MEL_BINS, PATCH_FRAMES, 1), name="log_mel_patch", dtype=dtype)
     # Frames first, as YAMNet wants; the .tflite then starts with TRANSPOSE like the published one.
-    x = keras.layers.Permute((2, 1, 3), name="permute")(inputs)
+    x = keras.layers.Permute((2, 1, 3), name="permute", dtype=dtype)(inputs)
     first_conv = keras.layers.Conv2D(
         FIRST_LAYER_FILTERS, 3, strides=2, padding="same", use_bias=False,
-        kernel_initializer=kernel_initializer(), name="layer1_conv",
+        kernel_initializer=kernel_initializer(), name="layer1_conv", dtype=dtype,
     )
-    x = _conv_bn_relu(keras, x, first_conv, "layer1_conv")
+    x = _conv_bn_relu(keras, x, first_conv, "layer1_conv", dtype)
     for number, (stride, filters) in enumerate(SEPARABLE_LAYERS, start=2):
         depthwise = keras.layers.DepthwiseConv2D(
             3, strides=stride, padding="same", use_bias=False,
             depthwise_initializer=kernel_initializer(), name=f"layer{number}_depthwise_conv",
+            dtype=dtype,
         )
-        x = _conv_bn_relu(keras, x, depthwise, f"layer{number}_depthwise_conv")
+        x = _conv_bn_relu(keras, x, depthwise, f"layer{number}_depthwise_conv", dtype)
         pointwise = keras.layers.Conv2D(
             filters, 1, padding="same", use_bias=False,
             kernel_initializer=kernel_initializer(), name=f"layer{number}_pointwise_conv",
+            dtype=dtype,
         )
-        x = _conv_bn_relu(keras, x, pointwise, f"layer{number}_pointwise_conv")
-    x = keras.layers.GlobalAveragePooling2D(name="global_average_pooling")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(x)
+        x = _conv_bn_relu(keras, x, pointwise, f"layer{number}_pointwise_conv", dtype)
+    x = keras.layers.GlobalAveragePooling2D(name="global_average_pooling", dtype=dtype)(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head", dtype=dtype)(x)
     return keras.Model(inputs, outputs, name="yamnet256")
 
 
@@ -168,25 +204,24 @@ def _seeded_batchnorm_weights(
     """[beta, moving_mean, moving_variance] that normalise these activations roughly,
     with seeded per-channel offsets and gains, as a trained network's would be."""
     channels = pre_activations.shape[-1]
-    per_channel = pre_activations.reshape(-1, channels).astype(np.float64)
+    per_channel = pre_activations.reshape(-1, channels)
     mean, variance = per_channel.mean(axis=0), per_channel.var(axis=0)
     moving_mean = mean + rng.normal(0.0, 0.2, channels) * np.sqrt(variance)
     # YAMNet's batch norm has no gamma: a seeded variance factor plays the per-channel gain.
     moving_variance = variance * rng.uniform(0.5, 2.0, channels)
     beta = rng.normal(0.0, 0.5, channels)
-    return [w.astype(np.float32) for w in (beta, moving_mean, moving_variance)]
+    return [beta, moving_mean, moving_variance]
 
 
 def _seeded_head_weights(
     embeddings: np.ndarray, num_classes: int, rng: np.random.Generator
 ) -> list[np.ndarray]:
     """[kernel, bias] giving logits centred on these embeddings with HEAD_LOGIT_STD spread."""
-    embeddings = embeddings.astype(np.float64)
     kernel = rng.normal(0.0, 1.0, (embeddings.shape[1], num_classes))
     centred_logits = (embeddings - embeddings.mean(axis=0)) @ kernel
     kernel *= HEAD_LOGIT_STD / (centred_logits.std(axis=0) + 1e-12)
     bias = -embeddings.mean(axis=0) @ kernel + rng.normal(0.0, 0.5, num_classes)
-    return [kernel.astype(np.float32), bias.astype(np.float32)]
+    return [kernel, bias]
 
 
 def _fit_statistics(keras: Any, model: Any, patches: np.ndarray, rng: np.random.Generator) -> None:
@@ -204,7 +239,7 @@ def _fit_statistics(keras: Any, model: Any, patches: np.ndarray, rng: np.random.
 
 
 def _convert_to_int8(tf: ModuleType, model: Any, patches: np.ndarray) -> bytes:
-    """Post-training int8 quantization: int8 input, float32 output, per-channel weights."""
+    """Post-training int8 quantization: int8 input, float32 output, per-channel conv weights."""
 
     def representative_dataset() -> Iterator[list[np.ndarray]]:
         for patch in patches:
@@ -216,6 +251,8 @@ def _convert_to_int8(tf: ModuleType, model: Any, patches: np.ndarray) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.float32
+    # Per-tensor FULLY_CONNECTED weights, as in the published model; tests check it holds.
+    converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     return bytes(converter.convert())
 
 
@@ -246,11 +283,17 @@ def build_yamnet256(num_classes: int = 10, seed: int = 0) -> bytes:
         tf = _import_tensorflow()
         keras = tf.keras
         keras.backend.clear_session()
-        keras.utils.set_random_seed(seed)  # seeds Python, NumPy and TensorFlow
+        # Every weight comes from `rng`; the global seeds keep anything else repeatable too.
+        keras.utils.set_random_seed(seed)
         rng = np.random.default_rng(seed)
+        kernel_seed = int(rng.integers(2**31 - 100))
         patches = _calibration_patches(seed)
-        model = _keras_yamnet256(keras, num_classes, rng)
-        _fit_statistics(keras, model, patches, rng)
+        # Fitted in float64, so the float32 weights do not depend on TensorFlow's choice
+        # of CPU kernels (oneDNN or not, thread count) except in the rarest rounding cases.
+        fitting_model = _keras_yamnet256(keras, num_classes, kernel_seed, "float64")
+        _fit_statistics(keras, fitting_model, patches.astype(np.float64), rng)
+        model = _keras_yamnet256(keras, num_classes, kernel_seed, "float32")
+        model.set_weights([w.astype(np.float32) for w in fitting_model.get_weights()])
         return _convert_to_int8(tf, model, patches)
 
 

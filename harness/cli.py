@@ -1,0 +1,105 @@
+"""The `hil` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from harness import __version__
+from harness.errors import HilError
+
+
+def _model_path(path: Path | None) -> Path:
+    if path is not None:
+        return path
+    from harness.models.yamnet256 import default_model_path
+
+    return default_model_path()
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from harness.compiler import compile_file
+    from harness.compiler.compile import check_fits
+    from harness.compiler.plan_report import format_plan
+    from harness.targets import load_target
+
+    started = time.perf_counter()
+    model = compile_file(_model_path(args.model), args.name)
+    if args.target:
+        check_fits(model, load_target(args.target))
+    elapsed = time.perf_counter() - started
+    if args.output:
+        for path in model.write(args.output):
+            print(f"wrote {path}")
+    if args.plan:
+        print(format_plan(model))
+    print(
+        f"{model.name}: {len(model.calls)} layers, {model.macs} MACs, arena {model.plan.arena_size} bytes, "
+        f"weights {model.weights_bytes} bytes, compiled in {elapsed:.2f} s"
+    )
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from harness.io import write_atomically
+    from harness.models.yamnet256 import default_model_path
+
+    source = default_model_path(num_classes=args.classes, seed=args.seed)
+    write_atomically(args.output, lambda tmp: tmp.write_bytes(source.read_bytes()))
+    print(f"wrote {args.output} (yamnet256, {args.classes} classes, seed {args.seed})")
+    return 0
+
+
+def cmd_infer(args: argparse.Namespace) -> int:
+    from harness.infer import infer
+
+    outputs = infer(_model_path(args.model), args.inputs, args.out, args.target)
+    print(f"wrote {args.out}: {outputs.shape[0]} outputs of shape {list(outputs.shape[1:])} {outputs.dtype}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hil", description="Hardware-in-the-loop benchmarking of int8 models.")
+    parser.add_argument("--version", action="version", version=f"hil {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("compile", help="compile an int8 .tflite model to C")
+    p.add_argument("model", nargs="?", type=Path, help=".tflite file (default: the project's Yamnet-256)")
+    p.add_argument("-o", "--output", type=Path, help="folder for the generated .c and .h")
+    p.add_argument("--name", help="C prefix of every symbol (default: from the file name)")
+    p.add_argument("--plan", action="store_true", help="print the arena plan")
+    p.add_argument("--target", help="also check that the model fits this target's memories")
+    p.set_defaults(run=cmd_compile)
+
+    p = commands.add_parser("model", help="write the project's default model")
+    p.add_argument("architecture", choices=["yamnet256"])
+    p.add_argument("-o", "--output", type=Path, required=True, help="where to write the .tflite")
+    p.add_argument("--classes", type=int, default=10, help="classes of the dense head (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights (default 0)")
+    p.set_defaults(run=cmd_model)
+
+    p = commands.add_parser("infer", help="run inputs through the engine on a target")
+    p.add_argument("--target", default="host", help="where to run (default: host)")
+    p.add_argument("--model", type=Path, help=".tflite file (default: the project's Yamnet-256)")
+    p.add_argument("--inputs", type=Path, required=True, help=".npy of N inputs stacked on a new first axis")
+    p.add_argument("--out", type=Path, required=True, help=".npy to write the N outputs to")
+    p.set_defaults(run=cmd_infer)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except HilError as exc:
+        print(f"hil {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hil {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

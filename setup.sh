@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set up everything the harness needs on Debian: the system packages (C compilers, the Arm
+# toolchain, QEMU) and a Python virtual environment in .venv with the project installed.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(gcc libc6-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+if ! command -v python3 >/dev/null 2>&1; then
+    packages+=(python3)
+fi
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    packages+=(python3-venv)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$package")
+    fi
+done
+# python3 may come from elsewhere than Debian (pyenv); only the interpreter matters then.
+if [ ${#missing[@]} -gt 0 ]; then
+    install=(apt-get install -y --no-install-recommends "${missing[@]}")
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "setup: installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive "${install[@]}" >/dev/null
+    else
+        echo "setup: missing Debian packages: ${missing[*]}" >&2
+        echo "setup: run:  sudo apt-get update && sudo ${install[*]}" >&2
+        exit 1
+    fi
+fi
+
+# The virtual environment is rebuilt only when the project's dependencies change.
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e '.[model,test]'
+    rm -f .venv/.installed-*
+    touch "$stamp"
+fi
+echo "setup: ready (.venv/bin/hil, .venv/bin/pytest)"

@@ -1,0 +1,26 @@
+"""Fixtures shared by the unit tests: the models the engine is judged on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.paths import PROJECT_ROOT
+
+SHARED_MODEL = PROJECT_ROOT.parent / "shared" / "models" / "st-yamnet256-esc10" / "yamnet_256_64x96_int8.tflite"
+
+
+@pytest.fixture(scope="session")
+def shared_model_path() -> Path:
+    if not SHARED_MODEL.is_file():
+        pytest.skip("the shared ESC-10 Yamnet-256 model is not present (../shared is absent)")
+    return SHARED_MODEL
+
+
+@pytest.fixture(scope="session")
+def default_model_path() -> Path:
+    """The project's own Yamnet-256, built with TensorFlow once and cached."""
+    from harness.models.yamnet256 import default_model_path as build_or_get
+
+    return build_or_get()
