@@ -11,12 +11,21 @@ from harness import __version__
 from harness.errors import HilError
 
 
+DEFAULT_MODEL_NAME = "yamnet256"
+
+
 def _model_path(path: Path | None) -> Path:
     if path is not None:
         return path
     from harness.models.yamnet256 import default_model_path
 
     return default_model_path()
+
+
+def _model_name(args: argparse.Namespace) -> str | None:
+    """The C prefix: as asked, else 'yamnet256' for the default model, else from the file name."""
+    name = getattr(args, "name", None)
+    return name or (DEFAULT_MODEL_NAME if args.model is None else None)
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -26,7 +35,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from harness.targets import load_target
 
     started = time.perf_counter()
-    model = compile_file(_model_path(args.model), args.name)
+    model = compile_file(_model_path(args.model), _model_name(args))
     if args.target:
         check_fits(model, load_target(args.target))
     elapsed = time.perf_counter() - started
@@ -60,6 +69,14 @@ def cmd_infer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from harness.bench import bench
+
+    result = bench(_model_path(args.model), args.target, args.patches, _model_name(args))
+    print("\n".join(result.lines()))
+    return 0 if result.exact_patches == result.patches else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hil", description="Hardware-in-the-loop benchmarking of int8 models.")
     parser.add_argument("--version", action="version", version=f"hil {__version__}")
@@ -86,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", type=Path, required=True, help=".npy of N inputs stacked on a new first axis")
     p.add_argument("--out", type=Path, required=True, help=".npy to write the N outputs to")
     p.set_defaults(run=cmd_infer)
+
+    p = commands.add_parser("bench", help="run reference patches on a target and report parity")
+    p.add_argument("--target", default="host", help="where to run (default: host)")
+    p.add_argument("--model", type=Path, help=".tflite file (default: the project's Yamnet-256)")
+    p.add_argument("--patches", type=int, default=64, help="how many patches to run (default 64)")
+    p.set_defaults(run=cmd_bench)
     return parser
 
 

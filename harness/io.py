@@ -32,6 +32,7 @@ def write_atomically(path: Path, write) -> None:
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        os.fchmod(fd, 0o644)  # mkstemp makes files private; results are for everyone to read
         os.close(fd)
         write(Path(tmp))
         os.replace(tmp, path)

@@ -97,28 +97,41 @@ _EVENT_MAKERS: tuple[Callable[[np.random.Generator, int], np.ndarray], ...] = (
 )
 
 
-def synthetic_audio(rng: np.random.Generator, seconds: float) -> np.ndarray:
-    """Return `seconds` of 16 kHz mono float32 audio in [-1, 1]: a random mix of events.
+def _random_span(rng: np.random.Generator, length: int, seconds: tuple[float, float]) -> slice:
+    """A span of random duration in `seconds`, at a random place within `length` samples."""
+    span = min(length, int(SAMPLE_RATE * rng.uniform(*seconds)))
+    start = int(rng.integers(0, length - span + 1))
+    return slice(start, start + span)
 
-    Events (tones with harmonics, chirps, noise bursts, click trains) start at random times
-    over a quiet noise floor; the parts no event covers stay as silence gaps.
+
+def _event_mix(rng: np.random.Generator, length: int) -> np.ndarray:
+    """One to six random events at random times and levels, peak at most 1."""
+    mix = np.zeros(length)
+    if length == 0:
+        return mix
+    for _ in range(int(rng.integers(1, 7))):
+        span = _random_span(rng, length, (0.1, 2.5))
+        make_event = _EVENT_MAKERS[int(rng.integers(len(_EVENT_MAKERS)))]
+        event = make_event(rng, span.stop - span.start)
+        level = 10.0 ** (rng.uniform(-40.0, 0.0) / 20.0)  # -40 to 0 dB
+        mix[span] += level * event / (np.max(np.abs(event), initial=0.0) + 1e-12)
+    return mix / max(1.0, np.max(np.abs(mix), initial=0.0))
+
+
+def synthetic_audio(rng: np.random.Generator, seconds: float) -> np.ndarray:
+    """Return `seconds` of 16 kHz mono float32 audio in [-1, 1], a different mix per call.
+
+    Events (tones with harmonics, chirps, noise bursts, click trains) at random times and
+    levels over a quiet noise floor, with zero to two silence gaps where only the floor is
+    left, as in an edited recording.
     """
     length = int(round(seconds * SAMPLE_RATE))
-    audio = NOISE_FLOOR_RMS * rng.standard_normal(length)
-    for _ in range(int(rng.integers(1, 7))):
-        event_length = min(length, int(SAMPLE_RATE * rng.uniform(0.1, 2.5)))
-        if event_length == 0:
-            break
-        start = int(rng.integers(0, length - event_length + 1))
-        make_event = _EVENT_MAKERS[int(rng.integers(len(_EVENT_MAKERS)))]
-        event = make_event(rng, event_length)
-        level = 10.0 ** (rng.uniform(-40.0, 0.0) / 20.0)  # -40 to 0 dB
-        audio[start : start + event_length] += level * event / (np.max(np.abs(event)) + 1e-12)
-    peak = np.max(np.abs(audio))
-    target_peak = rng.uniform(0.1, 0.9)
-    if peak > target_peak:
-        audio *= target_peak / peak
-    return audio.astype(np.float32)
+    floor = NOISE_FLOOR_RMS * rng.standard_normal(length)
+    audio = rng.uniform(0.1, 0.9) * _event_mix(rng, length) + floor
+    for _ in range(int(rng.integers(0, 3))):
+        gap = _random_span(rng, length, (0.1, 1.0))
+        audio[gap] = floor[gap]
+    return np.clip(audio, -1.0, 1.0).astype(np.float32)
 
 
 # --- the YAMNet front end ---------------------------------------------------------------
@@ -198,7 +211,9 @@ def quantize(x_float: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 def dequantize(x_int8: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     """Return the float32 real values (q - zero_point) * scale of int8 values."""
-    return ((np.asarray(x_int8, dtype=np.int32) - zero_point) * np.float32(scale)).astype(np.float32)
+    steps = np.asarray(x_int8, dtype=np.int32) - zero_point
+    # The scale as a .tflite stores it (float32); the product rounded once, as TFLite does.
+    return (steps * np.float64(np.float32(scale))).astype(np.float32)
 
 
 # --- structured int8 inputs for engine tests --------------------------------------------
@@ -207,23 +222,44 @@ def dequantize(x_int8: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 def _plane_coordinates(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Row and column position in [0, 1] of every element, broadcast to `shape`.
 
-    Rows run along the first axis longer than 1, columns along the second; other axes
-    (batch, channels) repeat the same plane.
+    Rows run along the first axis longer than 1 and columns along the last one (the same
+    axis for a 1-D shape); other axes (batch, channels) repeat the same plane.
     """
     long_axes = [axis for axis, size in enumerate(shape) if size > 1]
+    if not long_axes:
+        return np.zeros(shape), np.zeros(shape)
     grids = np.indices(shape, dtype=np.float64)
-    positions = []
-    for axis in (long_axes + [None, None])[:2]:
-        if axis is None:
-            positions.append(np.zeros(shape))
-        else:
-            positions.append(grids[axis] / (shape[axis] - 1))
-    return positions[0], positions[1]
+    row_axis, column_axis = long_axes[0], long_axes[-1]
+    return grids[row_axis] / (shape[row_axis] - 1), grids[column_axis] / (shape[column_axis] - 1)
 
 
 def _full_range(position: np.ndarray) -> np.ndarray:
     """Map positions in [0, 1] onto -128..127."""
     return np.round(INT8_MIN + (INT8_MAX - INT8_MIN) * position).astype(np.int8)
+
+
+def _fixed_pattern(kind: str, shape: tuple[int, ...], zero_point: int | None) -> np.ndarray:
+    """The input of a kind that is the same every time round."""
+    rows, columns = _plane_coordinates(shape)
+    match kind:
+        case "all_min":
+            return np.full(shape, INT8_MIN, dtype=np.int8)
+        case "all_max":
+            return np.full(shape, INT8_MAX, dtype=np.int8)
+        case "all_zero":
+            return np.zeros(shape, dtype=np.int8)
+        case "all_zero_point":
+            return np.full(shape, zero_point, dtype=np.int8)
+        case "ramp_horizontal":
+            return _full_range(columns)
+        case "ramp_vertical":
+            return _full_range(rows)
+        case "ramp_diagonal":
+            return _full_range((rows + columns) / 2.0)
+        case "checkerboard":
+            parity = np.indices(shape).sum(axis=0) % 2
+            return np.where(parity == 0, INT8_MIN, INT8_MAX).astype(np.int8)
+    raise ValueError(f"{kind!r} is not a fixed structured kind")
 
 
 def structured_kinds(
@@ -253,6 +289,19 @@ def structured_kinds(
     return kinds
 
 
+RANDOM_KINDS = ("uniform_random", "log_mel")
+
+
+def structured_schedule(
+    shape: tuple[int, ...], count: int, scale: float | None = None, zero_point: int | None = None
+) -> list[str]:
+    """The kind of each of `count` inputs: every kind once, then the random kinds in turn."""
+    kinds = structured_kinds(shape, scale, zero_point)
+    random_kinds = [kind for kind in kinds if kind in RANDOM_KINDS]
+    extra = max(count - len(kinds), 0)
+    return (kinds + [random_kinds[i % len(random_kinds)] for i in range(extra)])[:count]
+
+
 def structured_int8_inputs(
     shape: tuple[int, ...],
     count: int,
@@ -262,29 +311,20 @@ def structured_int8_inputs(
 ) -> np.ndarray:
     """Return a deterministic (count, *shape) int8 mix of edge-case and realistic inputs.
 
-    Input i is of kind `structured_kinds(shape, scale, zero_point)[i % len(kinds)]`; the
-    random kinds give a new input each time round.
+    The kinds come in the order of `structured_kinds`, each fixed kind once; after them the
+    random kinds take turns, each time a new input, so every input is a different one.
     """
     shape = tuple(int(size) for size in shape)
-    kinds = structured_kinds(shape, scale, zero_point)
-    schedule = [kinds[i % len(kinds)] for i in range(count)]
+    schedule = structured_schedule(shape, count, scale, zero_point)
     rng = np.random.default_rng(seed)
     log_mel = iter(
         quantize(patch, scale, zero_point).reshape(shape)
         for patch in synthetic_log_mel_patches(schedule.count("log_mel"), seed)
     )
-    rows, columns = _plane_coordinates(shape)
     fixed = {
-        "all_min": np.full(shape, INT8_MIN, dtype=np.int8),
-        "all_max": np.full(shape, INT8_MAX, dtype=np.int8),
-        "all_zero": np.zeros(shape, dtype=np.int8),
-        "all_zero_point": np.full(shape, zero_point or 0, dtype=np.int8),
-        "ramp_horizontal": _full_range(columns),
-        "ramp_vertical": _full_range(rows),
-        "ramp_diagonal": _full_range((rows + columns) / 2.0),
-        "checkerboard": np.where(
-            np.indices(shape).sum(axis=0) % 2 == 0, INT8_MIN, INT8_MAX
-        ).astype(np.int8),
+        kind: _fixed_pattern(kind, shape, zero_point)
+        for kind in set(schedule)
+        if kind not in RANDOM_KINDS
     }
     inputs = np.empty((count, *shape), dtype=np.int8)
     for i, kind in enumerate(schedule):

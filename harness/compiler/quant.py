@@ -28,8 +28,9 @@ def round_half_away(value: float) -> int:
 def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
     """Split a positive real multiplier into a Q31 significand and a power-of-two shift.
 
-    Same steps as TFLite's QuantizeMultiplier: frexp, round the significand to 31 bits,
-    renormalise on overflow, flush tiny values to zero and saturate huge ones.
+    Same steps as TFLite's QuantizeMultiplier in the double-rounding build that LiteRT ships:
+    frexp, round the significand to 31 bits, renormalise on overflow, flush tiny values to
+    zero. (Only the single-rounding build saturates shifts above 30; this one does not.)
     """
     if real_multiplier == 0.0:
         return 0, 0
@@ -42,8 +43,6 @@ def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
-    if shift > 30:
-        return (1 << 31) - 1, 30
     return fixed, shift
 
 

@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 
 from harness.errors import HilError
+from harness.io import write_atomically
+from harness.paths import cache_dir
 from harness.patches import (
     MEL_BINS,
     PATCH_FRAMES,
@@ -300,17 +302,6 @@ def build_yamnet256(num_classes: int = 10, seed: int = 0) -> bytes:
 # --- the cache --------------------------------------------------------------------------
 
 
-def cache_directory() -> Path:
-    """Where built models live: $HIL_CACHE_DIR, else $XDG_CACHE_HOME/hil, else ~/.cache/hil."""
-    if os.environ.get("HIL_CACHE_DIR"):
-        root = Path(os.environ["HIL_CACHE_DIR"])
-    elif os.environ.get("XDG_CACHE_HOME"):
-        root = Path(os.environ["XDG_CACHE_HOME"]) / "hil"
-    else:
-        root = Path.home() / ".cache" / "hil"
-    return root / "models"
-
-
 def cached_model_name(num_classes: int, seed: int) -> str:
     """A file name that changes whenever the built bytes may change."""
     return (
@@ -319,34 +310,17 @@ def cached_model_name(num_classes: int, seed: int) -> str:
     )
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write through a temporary file in the same directory, so a killed build never
-    leaves a partial model under the final name."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def default_model_path(num_classes: int = 10, seed: int = 0) -> Path:
     """Return the path of the cached default model, building it on first use."""
     _check_arguments(num_classes, seed)
-    path = cache_directory() / cached_model_name(num_classes, seed)
-    if path.is_file():
-        return path
-    model = build_yamnet256(num_classes, seed)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, model)
+        folder = cache_dir("models")
     except OSError as error:
         raise HilError(
-            f"Cannot write the model cache {path}: {error}. "
-            "Set HIL_CACHE_DIR to a writable directory."
+            f"Cannot create the model cache: {error}. Set HIL_CACHE_DIR to a writable directory."
         ) from error
+    path = folder / cached_model_name(num_classes, seed)
+    if not path.is_file():
+        model = build_yamnet256(num_classes, seed)
+        write_atomically(path, lambda tmp: tmp.write_bytes(model))
     return path
