@@ -10,7 +10,6 @@ from pathlib import Path
 from harness import __version__
 from harness.errors import HilError
 
-
 DEFAULT_MODEL_NAME = "yamnet256"
 
 

@@ -2,9 +2,7 @@
 
 #include <stddef.h>
 
-#include "hil_fixedpoint.h"
-
-static hil_status check_conv(const hil_conv_params *p, const int8_t *input, const int8_t *output)
+hil_status hil_conv_check_arguments(const hil_conv_params *p, const int8_t *input, const int8_t *output)
 {
     if (p == NULL || input == NULL || output == NULL || p->filter_data == NULL ||
         p->multiplier == NULL || p->shift == NULL) {
@@ -14,20 +12,20 @@ static hil_status check_conv(const hil_conv_params *p, const int8_t *input, cons
         p->act_min > p->act_max) {
         return HIL_ERROR_ARGUMENT;
     }
+    return HIL_OK;
+}
+
+static hil_status check_conv(const hil_conv_params *p, const int8_t *input, const int8_t *output)
+{
+    const hil_status status = hil_conv_check_arguments(p, input, output);
+    if (status != HIL_OK) {
+        return status;
+    }
     if (p->filter.c < 1 || p->input.c % p->filter.c != 0 || p->input.n != p->output.n ||
         p->filter.n != p->output.c || p->output.c % (p->input.c / p->filter.c) != 0) {
         return HIL_ERROR_SHAPE;
     }
     return HIL_OK;
-}
-
-static int8_t requantize(int32_t acc, const hil_conv_params *p, int32_t channel)
-{
-    if (p->bias != NULL) {
-        acc += p->bias[channel];
-    }
-    acc = hil_multiply_by_quantized_multiplier(acc, p->multiplier[channel], p->shift[channel]);
-    return (int8_t)hil_clamp(acc + p->output_offset, p->act_min, p->act_max);
 }
 
 hil_status hil_conv_s8(const hil_conv_params *p, const int8_t *input, int8_t *output)
@@ -66,7 +64,7 @@ hil_status hil_conv_s8(const hil_conv_params *p, const int8_t *input, int8_t *ou
                             }
                         }
                     }
-                    output[(((size_t)b * out.h + oy) * out.w + ox) * out.c + oc] = requantize(acc, p, oc);
+                    output[(((size_t)b * out.h + oy) * out.w + ox) * out.c + oc] = hil_conv_requantize(p, acc, oc);
                 }
             }
         }
@@ -95,7 +93,7 @@ hil_status hil_conv_1x1_s8(const hil_conv_params *p, const int8_t *input, int8_t
             for (int32_t ic = 0; ic < in_c; ++ic) {
                 acc += (int32_t)taps[ic] * ((int32_t)pixel[ic] + p->input_offset);
             }
-            output[(size_t)px * out_c + oc] = requantize(acc, p, oc);
+            output[(size_t)px * out_c + oc] = hil_conv_requantize(p, acc, oc);
         }
     }
     return HIL_OK;

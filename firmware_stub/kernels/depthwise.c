@@ -3,34 +3,19 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "hil_fixedpoint.h"
-
 #define TAPS_3X3 9
 
-static hil_status check_depthwise(const hil_depthwise_params *p, const int8_t *input, const int8_t *output)
+static hil_status check_depthwise(const hil_conv_params *p, const int8_t *input, const int8_t *output)
 {
-    if (p == NULL || input == NULL || output == NULL || p->filter_data == NULL ||
-        p->multiplier == NULL || p->shift == NULL) {
-        return HIL_ERROR_ARGUMENT;
-    }
-    if (p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 ||
-        p->depth_multiplier < 1 || p->act_min > p->act_max) {
-        return HIL_ERROR_ARGUMENT;
+    const hil_status status = hil_conv_check_arguments(p, input, output);
+    if (status != HIL_OK) {
+        return status;
     }
     if (p->filter.n != 1 || p->input.n != p->output.n || p->filter.c != p->output.c ||
-        p->output.c != p->input.c * p->depth_multiplier) {
+        p->input.c < 1 || p->output.c % p->input.c != 0) {
         return HIL_ERROR_SHAPE;
     }
     return HIL_OK;
-}
-
-static int8_t requantize(int32_t acc, const hil_depthwise_params *p, int32_t channel)
-{
-    if (p->bias != NULL) {
-        acc += p->bias[channel];
-    }
-    acc = hil_multiply_by_quantized_multiplier(acc, p->multiplier[channel], p->shift[channel]);
-    return (int8_t)hil_clamp(acc + p->output_offset, p->act_min, p->act_max);
 }
 
 static size_t pixel_offset(const hil_shape4 *s, int32_t b, int32_t y, int32_t x)
@@ -38,13 +23,14 @@ static size_t pixel_offset(const hil_shape4 *s, int32_t b, int32_t y, int32_t x)
     return (((size_t)b * s->h + y) * s->w + x) * s->c;
 }
 
-hil_status hil_depthwise_conv_s8(const hil_depthwise_params *p, const int8_t *input, int8_t *output)
+hil_status hil_depthwise_conv_s8(const hil_conv_params *p, const int8_t *input, int8_t *output)
 {
     const hil_status status = check_depthwise(p, input, output);
     if (status != HIL_OK) {
         return status;
     }
     const hil_shape4 in = p->input, f = p->filter, out = p->output;
+    const int32_t depth_multiplier = out.c / in.c;
 
     for (int32_t b = 0; b < out.n; ++b) {
         for (int32_t oy = 0; oy < out.h; ++oy) {
@@ -53,7 +39,7 @@ hil_status hil_depthwise_conv_s8(const hil_depthwise_params *p, const int8_t *in
                 const int32_t in_x0 = ox * p->stride_w - p->pad_w;
                 int8_t *out_pixel = output + pixel_offset(&out, b, oy, ox);
                 for (int32_t oc = 0; oc < out.c; ++oc) {
-                    const int32_t ic = oc / p->depth_multiplier;
+                    const int32_t ic = oc / depth_multiplier;
                     int32_t acc = 0;
                     for (int32_t fy = 0; fy < f.h; ++fy) {
                         const int32_t in_y = in_y0 + fy * p->dilation_h;
@@ -70,7 +56,7 @@ hil_status hil_depthwise_conv_s8(const hil_depthwise_params *p, const int8_t *in
                             acc += weight * (value + p->input_offset);
                         }
                     }
-                    out_pixel[oc] = requantize(acc, p, oc);
+                    out_pixel[oc] = hil_conv_requantize(p, acc, oc);
                 }
             }
         }
@@ -79,7 +65,7 @@ hil_status hil_depthwise_conv_s8(const hil_depthwise_params *p, const int8_t *in
 }
 
 /* The nine input pixels under the 3x3 window at (oy, ox); taps in the padding read `padding_row`. */
-static void gather_taps_3x3(const hil_depthwise_params *p, const int8_t *input, const int8_t *padding_row,
+static void gather_taps_3x3(const hil_conv_params *p, const int8_t *input, const int8_t *padding_row,
                             int32_t b, int32_t oy, int32_t ox, const int8_t *taps[TAPS_3X3])
 {
     const int32_t in_y0 = oy * p->stride_h - p->pad_h;
@@ -94,7 +80,7 @@ static void gather_taps_3x3(const hil_depthwise_params *p, const int8_t *input, 
     }
 }
 
-hil_status hil_depthwise_conv_3x3_s8(const hil_depthwise_params *p, const int8_t *input, int8_t *output,
+hil_status hil_depthwise_conv_3x3_s8(const hil_conv_params *p, const int8_t *input, int8_t *output,
                                      void *scratch)
 {
     const hil_status status = check_depthwise(p, input, output);
@@ -104,7 +90,7 @@ hil_status hil_depthwise_conv_3x3_s8(const hil_depthwise_params *p, const int8_t
     if (scratch == NULL) {
         return HIL_ERROR_ARGUMENT;
     }
-    if (p->filter.h != 3 || p->filter.w != 3 || p->depth_multiplier != 1 ||
+    if (p->filter.h != 3 || p->filter.w != 3 || p->output.c != p->input.c ||
         p->dilation_h != 1 || p->dilation_w != 1) {
         return HIL_ERROR_UNSUPPORTED;
     }
@@ -126,7 +112,7 @@ hil_status hil_depthwise_conv_3x3_s8(const hil_depthwise_params *p, const int8_t
                     for (int32_t t = 0; t < TAPS_3X3; ++t) {
                         acc += (int32_t)weights[(size_t)t * channels] * ((int32_t)taps[t][c] + p->input_offset);
                     }
-                    out_pixel[c] = requantize(acc, p, c);
+                    out_pixel[c] = hil_conv_requantize(p, acc, c);
                 }
             }
         }

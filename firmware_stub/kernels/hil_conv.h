@@ -12,6 +12,7 @@
 #ifndef HIL_CONV_H
 #define HIL_CONV_H
 
+#include "hil_fixedpoint.h"
 #include "hil_types.h"
 
 typedef struct {
@@ -29,6 +30,22 @@ typedef struct {
     const int32_t *multiplier;   /* one Q31 multiplier per output channel */
     const int32_t *shift;        /* one per output channel; > 0 shifts left */
 } hil_conv_params;
+
+/*
+ * Shared by the convolution kernels (CONV_2D and DEPTHWISE_CONV_2D use this one struct):
+ * pointers, strides, dilations and the clamp. Shape rules are each kernel's own.
+ */
+hil_status hil_conv_check_arguments(const hil_conv_params *p, const int8_t *input, const int8_t *output);
+
+/* One accumulator to its int8 output: + bias, per-channel requantization, + offset, clamp. */
+static inline int8_t hil_conv_requantize(const hil_conv_params *p, int32_t acc, int32_t channel)
+{
+    if (p->bias != 0) {
+        acc += p->bias[channel];
+    }
+    acc = hil_multiply_by_quantized_multiplier(acc, p->multiplier[channel], p->shift[channel]);
+    return (int8_t)hil_clamp(acc + p->output_offset, p->act_min, p->act_max);
+}
 
 /* Any filter size, stride, dilation and padding. */
 hil_status hil_conv_s8(const hil_conv_params *p, const int8_t *input, int8_t *output);

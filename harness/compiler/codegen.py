@@ -10,7 +10,14 @@ import numpy as np
 
 from harness import __version__
 from harness.compiler.graph import Graph, Tensor
-from harness.compiler.lowering import C_TYPES, ConstArray, CExpr, KernelCall, ParamValue, Shape4
+from harness.compiler.lowering import (
+    C_TYPES,
+    CExpr,
+    ConstArray,
+    KernelCall,
+    ParamValue,
+    Shape4,
+)
 from harness.compiler.planner import Plan
 
 _DTYPE_ENUM = {"int8": "HIL_DTYPE_INT8", "float32": "HIL_DTYPE_FLOAT32", "int32": "HIL_DTYPE_INT32"}

@@ -7,13 +7,19 @@ the tensors it reads and writes; codegen turns that into C and the planner place
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
 import numpy as np
 
 from harness.compiler.graph import Graph, Operator, Tensor
-from harness.compiler.quant import ACTIVATION_NAMES, SUPPORTED_ACTIVATIONS
+from harness.compiler.quant import (
+    ACTIVATION_NAMES,
+    INT8_MAX,
+    INT8_MIN,
+    SUPPORTED_ACTIVATIONS,
+)
 from harness.errors import HilError
 
 C_TYPES = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "int16": "int16_t"}
@@ -83,11 +89,34 @@ def require_dtype(op: Operator, tensor: Tensor | None, dtype: str, role: str) ->
     return tensor
 
 
-def require_quantized(op: Operator, tensor: Tensor, role: str, per_tensor: bool = True) -> None:
+def require_quantized(op: Operator, tensor: Tensor, role: str, per_tensor: bool = True) -> Tensor:
+    """Quantization parameters present; for a per-tensor role, one sane scale and zero point."""
     if tensor.quant is None:
         raise op_error(op, f"{role} {tensor.describe()} has no quantization parameters")
-    if per_tensor and tensor.quant.per_channel:
-        raise op_error(op, f"{role} {tensor.describe()} must be quantized per tensor")
+    if not per_tensor:
+        return tensor
+    if tensor.quant.per_channel:
+        raise op_error(
+            op,
+            f"{role} {tensor.describe()} is quantized per channel ({tensor.quant.scale.size} scales along "
+            f"axis {tensor.quant.axis}); {op.kind} takes it quantized per tensor (one scale, one zero point)",
+        )
+    scale, zero_point = scale_of(tensor), zero_point_of(tensor)
+    if not (math.isfinite(scale) and scale > 0.0):
+        raise op_error(op, f"{role} {tensor.describe()} has scale {scale}; it must be positive and finite")
+    if not INT8_MIN <= zero_point <= INT8_MAX:
+        raise op_error(op, f"{role} {tensor.describe()} has zero point {zero_point}, outside [-128, 127]")
+    return tensor
+
+
+def require_int8_activation(op: Operator, tensor: Tensor | None, role: str) -> Tensor:
+    """An int8 tensor quantized per tensor, the only kind of activation the kernels take."""
+    return require_quantized(op, require_dtype(op, tensor, "int8", role), role)
+
+
+def require_int8_activations(op: Operator, inp: Tensor | None, out: Tensor) -> None:
+    require_int8_activation(op, inp, "input")
+    require_int8_activation(op, out, "output")
 
 
 def scale_of(tensor: Tensor) -> float:

@@ -31,7 +31,6 @@ import numpy as np
 
 from harness.errors import HilError
 from harness.io import write_atomically
-from harness.paths import cache_dir
 from harness.patches import (
     MEL_BINS,
     PATCH_FRAMES,
@@ -39,6 +38,7 @@ from harness.patches import (
     quantize,
     synthetic_log_mel_patches,
 )
+from harness.paths import cache_dir
 
 # Bump whenever a change here changes the built bytes, so cached models are rebuilt.
 RECIPE_VERSION = 1

@@ -11,11 +11,11 @@ from harness.compiler.lowering import (
     lowering,
     op_error,
     require_activation,
+    require_int8_activation,
     scale_of,
     shape4,
     zero_point_of,
 )
-from harness.compiler.ops.quantize import check_int8_activation
 from harness.compiler.quant import ACT_NONE, activation_range, quantize_multiplier
 
 # add.cc gives 8-bit inputs 20 bits of headroom before rescaling them.
@@ -76,7 +76,7 @@ def lower_add(op: Operator, graph: Graph) -> KernelCall:
     in1, in2 = graph.operator_inputs(op)
     (out,) = graph.operator_outputs(op)
     for role, tensor in (("input 1", in1), ("input 2", in2), ("output", out)):
-        check_int8_activation(op, tensor, role)
+        require_int8_activation(op, tensor, role)
     shape1, shape2, out_shape = shape4(op, in1), shape4(op, in2), shape4(op, out)
     expected = broadcast_shape(shape1, shape2)
     if expected is None:

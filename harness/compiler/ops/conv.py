@@ -14,6 +14,7 @@ from harness.compiler.lowering import (
     op_error,
     require_activation,
     require_dtype,
+    require_int8_activations,
     require_quantized,
     scale_of,
     shape4,
@@ -97,18 +98,12 @@ def requantization(op: Operator, inp: Tensor, filt: Tensor, bias: Tensor | None,
     }
 
 
-def check_int8_activations(op: Operator, inp: Tensor | None, out: Tensor) -> None:
-    for role, tensor in (("input", inp), ("output", out)):
-        require_dtype(op, tensor, "int8", role)
-        require_quantized(op, tensor, role)
-
-
 @lowering("CONV_2D")
 def lower_conv(op: Operator, graph: Graph) -> KernelCall:
     inp, filt, *rest = graph.operator_inputs(op)
     bias = rest[0] if rest else None
     (out,) = graph.operator_outputs(op)
-    check_int8_activations(op, inp, out)
+    require_int8_activations(op, inp, out)
     require_dtype(op, filt, "int8", "filter")
     if not filt.is_constant or len(filt.shape) != 4:
         raise op_error(op, f"filter {filt.describe()} must be a constant 4-D (OHWI) tensor")

@@ -10,10 +10,10 @@ from harness.compiler.lowering import (
     lowering,
     op_error,
     require_dtype,
+    require_int8_activations,
     shape4,
 )
 from harness.compiler.ops.conv import (
-    check_int8_activations,
     check_symmetric_filter,
     requantization,
     spatial_geometry,
@@ -50,7 +50,7 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
     (out,) = graph.operator_outputs(op)
     if op.options is None:
         raise op_error(op, "the operator has no DepthwiseConv2DOptions (strides, padding, activation)")
-    check_int8_activations(op, inp, out)
+    require_int8_activations(op, inp, out)
     require_dtype(op, filt, "int8", "filter")
     if not filt.is_constant or len(filt.shape) != 4:
         raise op_error(op, f"filter {filt.describe()} must be a constant 4-D (1, KH, KW, OC) tensor")
@@ -64,7 +64,6 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
         "input": in_shape,
         "filter": f_shape,
         "output": out_shape,
-        "depth_multiplier": depth_multiplier,
         **geometry,
         **requantization(op, inp, filt, bias, out, out_shape.c),
         "filter_data": ConstArray("filter", "int8_t", filt.data.reshape(-1)),
@@ -73,7 +72,7 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
     return KernelCall(
         op,
         "hil_depthwise_conv_3x3_s8" if specialised else "hil_depthwise_conv_s8",
-        "hil_depthwise_params",
+        "hil_conv_params",
         params,
         inputs=[inp.index],
         outputs=[out.index],

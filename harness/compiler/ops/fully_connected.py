@@ -21,10 +21,11 @@ from harness.compiler.lowering import (
     op_error,
     require_activation,
     require_dtype,
+    require_int8_activations,
     scale_of,
     zero_point_of,
 )
-from harness.compiler.ops.conv import check_int8_activations, check_symmetric_filter
+from harness.compiler.ops.conv import check_symmetric_filter
 from harness.compiler.quant import INT8_MAX, INT8_MIN, activation_range
 
 MANTISSA_BITS = 53  # a double's significand
@@ -124,7 +125,7 @@ def lower_fully_connected(op: Operator, graph: Graph) -> KernelCall:
     bias_tensor = inputs[2] if len(inputs) == 3 else None
     (out,) = outputs
     options = check_options(op)
-    check_int8_activations(op, inp, out)
+    require_int8_activations(op, inp, out)
     require_dtype(op, filt, "int8", "filter")
     if not filt.is_constant or len(filt.shape) != 2 or 0 in filt.shape:
         raise op_error(op, f"filter {filt.describe()} must be a constant, non-empty 2-D (units, depth) tensor")

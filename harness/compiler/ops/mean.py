@@ -17,10 +17,10 @@ from harness.compiler.lowering import (
     KernelCall,
     lowering,
     op_error,
+    require_int8_activations,
     scale_of,
     zero_point_of,
 )
-from harness.compiler.ops.conv import check_int8_activations
 from harness.compiler.quant import quantize_multiplier
 
 MAX_RANK = 4
@@ -85,7 +85,7 @@ def lower_mean(op: Operator, graph: Graph) -> KernelCall:
     if len(inputs) != 2 or len(outputs) != 1:
         raise op_error(op, f"expected 2 inputs (data, axes) and 1 output, got {len(inputs)} and {len(outputs)}")
     inp, (out,) = inputs[0], outputs
-    check_int8_activations(op, inp, out)
+    require_int8_activations(op, inp, out)
     rank = len(inp.shape)
     if not 1 <= rank <= MAX_RANK or inp.size == 0:
         raise op_error(op, f"input {inp.describe()} is not supported (supported: non-empty, rank 1 to {MAX_RANK})")

@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import math
-
 from harness.compiler.graph import Graph, Operator, Tensor
 from harness.compiler.lowering import (
     KernelCall,
     lowering,
     op_error,
     require_dtype,
+    require_int8_activation,
+    require_quantized,
     scale_of,
     zero_point_of,
 )
-from harness.compiler.quant import INT8_MAX, INT8_MIN, quantize_multiplier
+from harness.compiler.quant import quantize_multiplier
 
 # The reference shifts (x - zero_point), |x - zero_point| <= 255, left before its int32 multiply;
 # beyond 2^23 that overflows, so larger input/output scale ratios are rejected.
 MAX_REQUANTIZE_LEFT_SHIFT = 23
-
-
-def check_int8_activation(op: Operator, tensor: Tensor | None, role: str) -> Tensor:
-    """An int8 tensor with one positive scale and a zero point inside the int8 range."""
-    require_dtype(op, tensor, "int8", role)
-    return check_affine_quantization(op, tensor, role)
-
-
-def check_affine_quantization(op: Operator, tensor: Tensor, role: str) -> Tensor:
-    if tensor.quant is None:
-        raise op_error(op, f"{role} {tensor.describe()} has no quantization parameters")
-    if tensor.quant.per_channel:
-        raise op_error(
-            op,
-            f"{role} {tensor.describe()} is quantized per channel ({tensor.quant.scale.size} scales along "
-            f"axis {tensor.quant.axis}); {op.kind} takes activations quantized per tensor (one scale, one zero point)",
-        )
-    scale, zero_point = scale_of(tensor), zero_point_of(tensor)
-    if not (math.isfinite(scale) and scale > 0.0):
-        raise op_error(op, f"{role} {tensor.describe()} has scale {scale}; it must be positive and finite")
-    if not INT8_MIN <= zero_point <= INT8_MAX:
-        raise op_error(op, f"{role} {tensor.describe()} has zero point {zero_point}, outside [-128, 127]")
-    return tensor
 
 
 def check_same_shape(op: Operator, inp: Tensor, out: Tensor) -> None:
@@ -77,13 +54,13 @@ def lower_quantize(op: Operator, graph: Graph) -> KernelCall:
     (out,) = graph.operator_outputs(op)
     if inp is None:
         raise op_error(op, "the input tensor is missing")
-    check_int8_activation(op, out, "output")
+    require_int8_activation(op, out, "output")
     check_same_shape(op, inp, out)
     if inp.dtype == "float32":
         params = affine_params(out)
         return KernelCall(op, "hil_quantize_f32_s8", "hil_quantize_params", params, [inp.index], [out.index])
     if inp.dtype == "int8":
-        check_affine_quantization(op, inp, "input")
+        require_quantized(op, inp, "input")
         params = requantize_params(op, inp, out)
         return KernelCall(op, "hil_requantize_s8", "hil_requantize_params", params, [inp.index], [out.index])
     raise op_error(op, f"input {inp.describe()} is not supported (supported: float32 or int8 input, int8 output)")
@@ -91,7 +68,7 @@ def lower_quantize(op: Operator, graph: Graph) -> KernelCall:
 
 @lowering("DEQUANTIZE")
 def lower_dequantize(op: Operator, graph: Graph) -> KernelCall:
-    inp = check_int8_activation(op, graph.operator_inputs(op)[0], "input")
+    inp = require_int8_activation(op, graph.operator_inputs(op)[0], "input")
     (out,) = graph.operator_outputs(op)
     require_dtype(op, out, "float32", "output")
     check_same_shape(op, inp, out)

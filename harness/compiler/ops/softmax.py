@@ -16,10 +16,10 @@ from harness.compiler.lowering import (
     KernelCall,
     lowering,
     op_error,
+    require_int8_activations,
     scale_of,
     zero_point_of,
 )
-from harness.compiler.ops.conv import check_int8_activations
 from harness.compiler.quant import quantize_multiplier
 
 SCALED_DIFF_INTEGER_BITS = 5  # the exp input is Q5.26
@@ -62,7 +62,7 @@ def lower_softmax(op: Operator, graph: Graph) -> KernelCall:
     if len(inputs) != 1 or len(outputs) != 1:
         raise op_error(op, f"expected 1 input and 1 output, got {len(inputs)} and {len(outputs)}")
     inp, (out,) = inputs[0], outputs
-    check_int8_activations(op, inp, out)
+    require_int8_activations(op, inp, out)
     check_output_quantization(op, out)
     if not inp.shape or inp.shape != out.shape or inp.size == 0:
         raise op_error(
