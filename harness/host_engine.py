@@ -76,14 +76,16 @@ def kernel_library(compiler: str | None = None) -> Path:
     compiler = compiler or host_compiler()
     sources = sorted(KERNELS_DIR.glob("*.c"))
     headers = sorted(KERNELS_DIR.glob("*.h"))
-    key = _digest(_compiler_identity(compiler), *HOST_CFLAGS, *(p.name.encode() + p.read_bytes() for p in sources + headers))
+    contents = (p.name.encode() + p.read_bytes() for p in sources + headers)
+    key = _digest(_compiler_identity(compiler), *HOST_CFLAGS, *contents)
     final = cache_dir("host") / f"kernels-{key}"
 
     def build(staging: Path) -> None:
         objects = []
         for source in sources:
             obj = staging / (source.stem + ".o")
-            _run_compiler([compiler, *HOST_CFLAGS, "-I", str(KERNELS_DIR), "-c", str(source), "-o", str(obj)], source.name)
+            command = [compiler, *HOST_CFLAGS, "-I", str(KERNELS_DIR), "-c", str(source), "-o", str(obj)]
+            _run_compiler(command, source.name)
             objects.append(str(obj))
         _run_compiler(["ar", "rcs", str(staging / "libhilkernels.a"), *objects], "the kernel library")
 
@@ -127,7 +129,9 @@ class HostEngine:
         count = batch.shape[0]
         args = [str(self.executable)] + (["--layers"] if layers else [])
         try:
-            result = subprocess.run(args, input=batch.tobytes(), capture_output=True, timeout=RUN_TIMEOUT_S, check=False)
+            result = subprocess.run(
+                args, input=batch.tobytes(), capture_output=True, timeout=RUN_TIMEOUT_S, check=False
+            )
         except subprocess.TimeoutExpired:
             raise HilError(f"the host engine did not finish {count} inputs in {RUN_TIMEOUT_S} s") from None
         if result.returncode != 0:

@@ -9,6 +9,7 @@ from ai_edge_litert import schema_py_generated as schema
 
 from harness.cli import main
 from harness.golden import GoldenModel
+
 from tflite_builder import ModelBuilder, options
 
 
@@ -21,7 +22,8 @@ def conv_model(in_shape=(1, 8, 8, 3), dtype="int8") -> bytes:
                 **({"scale": [0.02] * 4, "zero_point": [0] * 4} if dtype == "int8" else {}))
     bias = b.const(rng.integers(-100, 100, 4), "int32" if dtype == "int8" else "float32",
                    **({"scale": [0.002] * 4, "zero_point": [0] * 4} if dtype == "int8" else {}))
-    y = b.tensor((1, in_shape[1], in_shape[2], 4), dtype, **({"scale": 0.2, "zero_point": 5} if dtype == "int8" else {}))
+    out_quant = {"scale": 0.2, "zero_point": 5} if dtype == "int8" else {}
+    y = b.tensor((1, in_shape[1], in_shape[2], 4), dtype, **out_quant)
     b.op("CONV_2D", [x, w, bias], [y], options("Conv2DOptions", padding=schema.Padding.SAME, strideH=1, strideW=1,
                                                dilationHFactor=1, dilationWFactor=1))
     return b.build([x], [y])
@@ -150,7 +152,8 @@ def test_infer_on_host_matches_the_reference(capsys, conv_file, tmp_path):
 )
 def test_infer_rejects_bad_inputs_and_writes_nothing(capsys, conv_file, tmp_path, array, message):
     np.save(tmp_path / "x.npy", array)
-    code, _, err = run(capsys, "infer", "--model", conv_file, "--inputs", tmp_path / "x.npy", "--out", tmp_path / "y.npy")
+    code, _, err = run(capsys, "infer", "--model", conv_file, "--inputs", tmp_path / "x.npy",
+                       "--out", tmp_path / "y.npy")
     assert code == 2 and message in err
     assert not (tmp_path / "y.npy").exists()
 
@@ -164,7 +167,8 @@ def test_infer_rejects_a_target_it_cannot_run_on(capsys, conv_file, tmp_path):
 
 def test_infer_rejects_inputs_that_are_not_npy(capsys, conv_file, tmp_path):
     (tmp_path / "x.npy").write_text("1,2,3\n")
-    code, _, err = run(capsys, "infer", "--model", conv_file, "--inputs", tmp_path / "x.npy", "--out", tmp_path / "y.npy")
+    code, _, err = run(capsys, "infer", "--model", conv_file, "--inputs", tmp_path / "x.npy",
+                       "--out", tmp_path / "y.npy")
     assert code == 2 and "not a readable .npy array" in err
 
 

@@ -7,10 +7,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine_check import assert_bit_exact, random_inputs
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.errors import HilError
+
+from engine_check import assert_bit_exact, random_inputs
 from tflite_builder import ModelBuilder, options
 
 NONE, RELU, RELU_N1_TO_1, RELU6 = 0, 1, 2, 3

@@ -6,11 +6,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine_check import assert_bit_exact
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.golden import GoldenModel
 from harness.host_engine import HostEngine
+
+from engine_check import assert_bit_exact
 from tflite_builder import ModelBuilder, options
 
 RELU6 = 3

@@ -7,11 +7,12 @@ from ai_edge_litert import schema_py_generated as schema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine_check import assert_bit_exact, random_inputs
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.compiler.ops.conv import output_size
 from harness.errors import HilError
+
+from engine_check import assert_bit_exact, random_inputs
 from tflite_builder import ModelBuilder, options
 
 SAME, VALID = schema.Padding.SAME, schema.Padding.VALID

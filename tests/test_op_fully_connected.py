@@ -7,15 +7,16 @@ not with a Q31 multiplier; the ties and near-ties of that rounding are exercised
 import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
-from engine_check import assert_bit_exact, random_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tflite_builder import ModelBuilder, options
 
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.compiler.ops.fully_connected import lower_fully_connected
 from harness.errors import HilError
+
+from engine_check import assert_bit_exact, random_inputs
+from tflite_builder import ModelBuilder, options
 
 ACTIVATIONS = [0, 1, 3]  # NONE, RELU, RELU6
 

@@ -6,15 +6,16 @@ case is an optimized-kernel path only), so one kernel serves every axis set.
 
 import numpy as np
 import pytest
-from engine_check import assert_bit_exact
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tflite_builder import ModelBuilder, options
 
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.compiler.ops.mean import lower_mean
 from harness.errors import HilError
+
+from engine_check import assert_bit_exact
+from tflite_builder import ModelBuilder, options
 
 # The shared ESC-10 Yamnet-256: global average pooling as MEAN over axes (1, 2) of (1, 12, 8, 256).
 YAMNET_MEAN = {"shape": (1, 12, 8, 256), "axes": (1, 2), "in_scale": 0.03767394, "in_zp": -128,

@@ -7,15 +7,16 @@ is checked on the engine alone, which reports an error status instead.
 
 import numpy as np
 import pytest
-from engine_check import assert_bit_exact
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tflite_builder import ModelBuilder, options
 
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.errors import HilError
 from harness.host_engine import HostEngine
+
+from engine_check import assert_bit_exact
+from tflite_builder import ModelBuilder, options
 
 # The shared ESC-10 Yamnet-256 ends with SOFTMAX (beta 1) over 10 classes.
 YAMNET_SOFTMAX = {"shape": (1, 10), "in_scale": 0.12206584, "in_zp": 64, "beta": 1.0}

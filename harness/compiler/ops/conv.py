@@ -110,7 +110,9 @@ def lower_conv(op: Operator, graph: Graph) -> KernelCall:
     in_shape, out_shape = shape4(op, inp), shape4(op, out)
     f_shape = Shape4(*filt.shape)
     if in_shape.c % f_shape.c or f_shape.n != out_shape.c or out_shape.c % (in_shape.c // f_shape.c):
-        raise op_error(op, f"input {list(inp.shape)}, filter {list(filt.shape)} and output {list(out.shape)} do not fit")
+        raise op_error(
+            op, f"input {list(inp.shape)}, filter {list(filt.shape)} and output {list(out.shape)} do not fit"
+        )
     check_symmetric_filter(op, filt, 0, out_shape.c)
     geometry = spatial_geometry(op, op.options, in_shape, f_shape.h, f_shape.w, out_shape)
     is_pointwise = (
