@@ -42,7 +42,7 @@ class BenchResult:
             f"model     {self.model} (sha256 {self.sha256[:16]}...)",
             f"target    {self.target}",
             f"compiler  {self.layers} layers, {self.macs / 1e6:.2f} M MACs, arena {self.arena_bytes} bytes, "
-            f"weights {self.weights_bytes} bytes, compiled in {self.compile_seconds:.2f} s",
+            f"constants {self.weights_bytes} bytes, compiled in {self.compile_seconds:.2f} s",
             f"parity    {self.exact_patches}/{self.patches} patches bit-exact, "
             f"max |diff| {self.max_abs_diff:g}, top-1 agreement {100 * self.top1_agreement:.1f} %",
         ]

@@ -43,9 +43,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
     if args.plan:
         print(format_plan(model))
+    parts = ", ".join(f"{kind} {size}" for kind, size in model.weights_breakdown.items())
     print(
         f"{model.name}: {len(model.calls)} layers, {model.macs} MACs, arena {model.plan.arena_size} bytes, "
-        f"weights {model.weights_bytes} bytes, compiled in {elapsed:.2f} s"
+        f"constants {model.weights_bytes} bytes ({parts}), compiled in {elapsed:.2f} s"
     )
     return 0
 

@@ -29,16 +29,23 @@ class CompiledModel:
     @property
     def weights_bytes(self) -> int:
         """Bytes of constant data the generated code places in the .hil_weights section."""
-        seen: dict[int, int] = {}
+        return sum(self.weights_breakdown.values())
+
+    @property
+    def weights_breakdown(self) -> dict[str, int]:
+        """Constant bytes by kind: the model's own weights and biases, and what the compiler
+        derived from its quantization (multipliers, shifts, scales)."""
+        kinds = {"weights": 0, "biases": 0, "requantization": 0}
         for call in self.calls:
             for value in call.params.values():
                 if isinstance(value, ConstArray):
-                    seen[id(value)] = value.values.nbytes
+                    kind = {"filter": "weights", "bias": "biases"}.get(value.role, "requantization")
+                    kinds[kind] += value.values.nbytes
             for index in call.inputs:
                 tensor = self.graph.tensor(index)
                 if tensor.is_constant:
-                    seen[-1 - index] = tensor.nbytes
-        return sum(seen.values())
+                    kinds["weights"] += tensor.nbytes
+        return kinds
 
     @property
     def macs(self) -> int:

@@ -27,7 +27,7 @@ def format_plan(model: CompiledModel) -> str:
     peak_layer = max(range(len(model.calls)), key=plan.peak_at)
     lines.append(
         f"peak: {plan.arena_size} bytes (arena, buffers {ALIGNMENT}-byte aligned); highest at layer {peak_layer} "
-        f"({model.calls[peak_layer].op.kind}); weights: {model.weights_bytes} bytes"
+        f"({model.calls[peak_layer].op.kind}); constants: {model.weights_bytes} bytes"
     )
     return "\n".join(lines)
 
