@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.errors import HilError
+from harness.targets import DEFAULT_TARGET
 
 DEFAULT_MODEL_NAME = "yamnet256"
 
@@ -64,7 +65,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 def cmd_infer(args: argparse.Namespace) -> int:
     from harness.infer import infer
 
-    outputs = infer(_model_path(args.model), args.inputs, args.out, args.target)
+    outputs = infer(_model_path(args.model), args.inputs, args.out, args.target, args.port, _model_name(args))
     print(f"wrote {args.out}: {outputs.shape[0]} outputs of shape {list(outputs.shape[1:])} {outputs.dtype}")
     return 0
 
@@ -97,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the weights (default 0)")
     p.set_defaults(run=cmd_model)
 
-    p = commands.add_parser("infer", help="run inputs through the engine on a target")
-    p.add_argument("--target", default="host", help="where to run (default: host)")
+    p = commands.add_parser("infer", help="run inputs through the firmware on a target")
+    p.add_argument("--target", default=DEFAULT_TARGET, help=f"where to run (default: {DEFAULT_TARGET})")
+    p.add_argument("--port", help="serial port of a board (boards only)")
     p.add_argument("--model", type=Path, help=".tflite file (default: the project's Yamnet-256)")
     p.add_argument("--inputs", type=Path, required=True, help=".npy of N inputs stacked on a new first axis")
     p.add_argument("--out", type=Path, required=True, help=".npy to write the N outputs to")

@@ -7,12 +7,15 @@ while the default optimized kernels may differ by one LSB (softmax).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.metadata
 import os
 from pathlib import Path
 
 import numpy as np
 
 from harness.errors import HilError
+from harness.io import save_array
 
 
 @contextlib.contextmanager
@@ -65,3 +68,23 @@ class GoldenModel:
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
         return np.stack([self.invoke(x) for x in inputs])
+
+
+def golden_outputs(model_path: Path, inputs: np.ndarray) -> np.ndarray:
+    """Reference outputs for a stack of inputs, computed once per (model, inputs) and cached."""
+    from harness.paths import cache_dir
+
+    content = Path(model_path).read_bytes()
+    key = hashlib.sha256()
+    for part in (content, np.ascontiguousarray(inputs).tobytes(), str(inputs.shape).encode(), _litert_version()):
+        key.update(hashlib.sha256(part).digest())
+    path = cache_dir("golden") / f"{key.hexdigest()[:24]}.npy"
+    if path.is_file():
+        return np.load(path, allow_pickle=False)
+    outputs = GoldenModel(content).run(inputs)
+    save_array(path, outputs)
+    return outputs
+
+
+def _litert_version() -> bytes:
+    return importlib.metadata.version("ai-edge-litert").encode()

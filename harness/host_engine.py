@@ -11,17 +11,17 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from harness.compiler import CompiledModel
 from harness.compiler.graph import Tensor
 from harness.errors import HilError
+from harness.firmware import compiler_version
 from harness.paths import FIRMWARE_DIR, KERNELS_DIR, cache_dir
+from harness.staging import publish_folder
 
 HOST_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter")
 RUNNER_SOURCE = FIRMWARE_DIR / "host" / "infer_batch.c"
@@ -35,11 +35,6 @@ def host_compiler() -> str:
             f"no C compiler '{compiler}' on PATH: install one (Debian: sudo apt-get install gcc) or set CC"
         )
     return compiler
-
-
-def _compiler_identity(compiler: str) -> str:
-    result = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False)
-    return result.stdout.splitlines()[0] if result.stdout else compiler
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -56,28 +51,12 @@ def _run_compiler(args: list[str], what: str) -> None:
         raise HilError(f"building {what} failed:\n{result.stderr.strip()}")
 
 
-def _publish(build: Callable[[Path], None], final: Path) -> Path:
-    """Build into a temporary folder beside `final`, then rename: a killed build leaves nothing."""
-    if final.exists():
-        return final
-    staging = Path(tempfile.mkdtemp(prefix=final.name + ".", dir=final.parent))
-    try:
-        build(staging)
-        os.replace(staging, final)
-    except OSError:
-        if not final.exists():  # another process may have published the same key meanwhile
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return final
-
-
 def kernel_library(compiler: str | None = None) -> Path:
     compiler = compiler or host_compiler()
     sources = sorted(KERNELS_DIR.glob("*.c"))
     headers = sorted(KERNELS_DIR.glob("*.h"))
     contents = (p.name.encode() + p.read_bytes() for p in sources + headers)
-    key = _digest(_compiler_identity(compiler), *HOST_CFLAGS, *contents)
+    key = _digest(compiler_version(compiler), *HOST_CFLAGS, *contents)
     final = cache_dir("host") / f"kernels-{key}"
 
     def build(staging: Path) -> None:
@@ -89,7 +68,7 @@ def kernel_library(compiler: str | None = None) -> Path:
             objects.append(str(obj))
         _run_compiler(["ar", "rcs", str(staging / "libhilkernels.a"), *objects], "the kernel library")
 
-    return _publish(build, final) / "libhilkernels.a"
+    return publish_folder(build, final) / "libhilkernels.a"
 
 
 @dataclass
@@ -119,7 +98,7 @@ class HostEngine:
                 f"the host engine for {model.name}",
             )
 
-        return cls(model, _publish(build, final) / "infer_batch")
+        return cls(model, publish_folder(build, final) / "infer_batch")
 
     def run(self, inputs: np.ndarray, layers: bool = False) -> tuple[np.ndarray, list[np.ndarray] | None]:
         """Outputs for a stack of inputs; with `layers`, also every layer's output tensor per input."""

@@ -1,9 +1,14 @@
-"""Target descriptors: the static facts of each board or emulator, read from targets/*.toml."""
+"""Target descriptors: the static facts of each board or emulator, read from targets/*.toml
+and validated against targets/schema.json."""
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
+
+import jsonschema
 
 from harness.errors import HilError
 from harness.paths import TARGETS_DIR
@@ -17,13 +22,28 @@ class Target:
     description: str
     cpu: str
     cpu_features: tuple[str, ...]
-    clock_hz: int
+    clock_hz: int  # 0 when the counter is not a clock (instructions, host ns)
     flash_bytes: int  # 0: unbounded (host)
     ram_bytes: int
-    toolchain: str
+    compiler: str
+    compiler_packages: tuple[str, ...]
+    bsp: str
+    cflags: tuple[str, ...]
+    ldflags: tuple[str, ...]
+    linker_script: str | None
     load_method: str
     transport: str
+    baud: int | None
     timer_unit: str
+
+    @property
+    def is_native(self) -> bool:
+        return self.cpu == "native"
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict:
+    return json.loads((TARGETS_DIR / "schema.json").read_text())
 
 
 def available_targets() -> list[str]:
@@ -36,18 +56,34 @@ def load_target(target_id: str) -> Target:
         raise HilError(f"unknown target '{target_id}'; known targets: {', '.join(available_targets())}")
     try:
         data = tomllib.loads(path.read_text())
-        return Target(
-            id=data["id"],
-            description=data["description"],
-            cpu=data["cpu"],
-            cpu_features=tuple(data["cpu_features"]),
-            clock_hz=int(data["clock_hz"]),
-            flash_bytes=int(data["memory"]["flash_bytes"]),
-            ram_bytes=int(data["memory"]["ram_bytes"]),
-            toolchain=data["build"]["toolchain"],
-            load_method=data["load"]["method"],
-            transport=data["link"]["transport"],
-            timer_unit=data["timer"]["unit"],
-        )
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise HilError(f"{path.name}: invalid target descriptor ({type(exc).__name__}: {exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise HilError(f"{path.name}: not valid TOML ({exc})") from None
+    return target_from_dict(data, path.name)
+
+
+def target_from_dict(data: dict, source: str) -> Target:
+    try:
+        jsonschema.validate(data, _schema())
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise HilError(f"{source}: invalid target descriptor at {where}: {exc.message}") from None
+    build = data["build"]
+    return Target(
+        id=data["id"],
+        description=data["description"],
+        cpu=data["cpu"],
+        cpu_features=tuple(data["cpu_features"]),
+        clock_hz=data["clock_hz"],
+        flash_bytes=data["memory"]["flash_bytes"],
+        ram_bytes=data["memory"]["ram_bytes"],
+        compiler=build["compiler"],
+        compiler_packages=tuple(build.get("packages", ())),
+        bsp=build["bsp"],
+        cflags=tuple(build["cflags"]),
+        ldflags=tuple(build["ldflags"]),
+        linker_script=build.get("linker_script"),
+        load_method=data["load"]["method"],
+        transport=data["link"]["transport"],
+        baud=data["link"].get("baud"),
+        timer_unit=data["timer"]["unit"],
+    )

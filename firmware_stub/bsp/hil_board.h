@@ -1,0 +1,49 @@
+/*
+ * What a board provides to the application: one implementation per board under bsp/<board>/,
+ * picked by the build (no weak defaults). Everything else in the firmware is the same C on
+ * every target.
+ */
+#ifndef HIL_BOARD_H
+#define HIL_BOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hil_types.h"
+
+typedef enum {
+    HIL_COUNTER_CYCLES = 1,       /* CPU clock cycles (DWT->CYCCNT on a board) */
+    HIL_COUNTER_INSTRUCTIONS = 2, /* executed instructions (QEMU with -icount shift=0) */
+    HIL_COUNTER_NANOSECONDS = 3   /* wall-clock ns (host build) */
+} hil_counter_unit;
+
+typedef enum {
+    HIL_RESET_POWER_ON = 1,
+    HIL_RESET_SOFTWARE = 2,
+    HIL_RESET_WATCHDOG = 3,
+    HIL_RESET_PIN = 4,
+    HIL_RESET_OTHER = 5
+} hil_reset_reason;
+
+/* Clocks, UART, counter. Called once before anything else. */
+hil_status hil_board_init(void);
+
+/* Blocks until one byte arrives. HIL_ERROR_ARGUMENT when the link is gone (host: peer closed). */
+hil_status hil_board_uart_read(uint8_t *byte);
+
+/* Blocks until every byte is handed to the UART. */
+hil_status hil_board_uart_write(const uint8_t *data, size_t length);
+
+/* A free-running counter in `hil_board_counter_unit()` units; wraps at 2^32 (callers subtract). */
+uint32_t hil_board_counter(void);
+hil_counter_unit hil_board_counter_unit(void);
+
+/* Counter ticks per second: the clock for cycles, 1e9 for ns, 0 when it has no fixed rate. */
+uint32_t hil_board_counter_hz(void);
+
+hil_reset_reason hil_board_reset_reason(void);
+
+/* Stops the firmware: semihosting exit on QEMU, process exit on the host, halt on a board. */
+void hil_board_exit(int code);
+
+#endif /* HIL_BOARD_H */

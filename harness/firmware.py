@@ -1,0 +1,135 @@
+"""Build the firmware for a target: generated model + kernels + application + board support.
+
+Builds are cached by everything that changes the binary (every source, the generated model,
+the flags, the compiler's version, the build id), so a second run with nothing changed
+reuses the image. Each build is staged in a temporary folder and renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from harness.compiler import CompiledModel
+from harness.errors import HilError
+from harness.paths import FIRMWARE_DIR, KERNELS_DIR, PROJECT_ROOT, cache_dir
+from harness.staging import publish_folder
+from harness.targets import Target
+
+APP_DIR = FIRMWARE_DIR / "app"
+BSP_ROOT = FIRMWARE_DIR / "bsp"
+COMMON_CFLAGS = ("-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections")
+IMAGE_NAME = "firmware.elf"
+
+
+@dataclass(frozen=True)
+class FirmwareImage:
+    path: Path
+    target: Target
+    model: CompiledModel
+    build_id: str
+    map_file: Path | None
+    reused: bool  # True when the cache already held this exact build
+
+
+@lru_cache(maxsize=None)
+def compiler_version(compiler: str) -> str:
+    result = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False)
+    return result.stdout.splitlines()[0].strip() if result.returncode == 0 and result.stdout else compiler
+
+
+@lru_cache(maxsize=1)
+def project_revision() -> str:
+    """The project's git commit (with -dirty for local changes), or 'unknown' outside a checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True, text=True, check=False, timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "unknown"
+
+
+def require_compiler(target: Target) -> str:
+    if shutil.which(target.compiler) is None:
+        packages = " ".join(target.compiler_packages) or target.compiler
+        raise HilError(
+            f"the compiler for target {target.id} ('{target.compiler}') is not installed; "
+            f"install it with: sudo apt-get install {packages}"
+        )
+    return target.compiler
+
+
+def _sources(target: Target) -> list[Path]:
+    bsp = BSP_ROOT / target.bsp
+    if not bsp.is_dir():
+        raise HilError(f"target {target.id}: its board support (firmware_stub/bsp/{target.bsp}) is not implemented yet")
+    return sorted(APP_DIR.glob("*.c")) + sorted(KERNELS_DIR.glob("*.c")) + sorted(bsp.glob("*.c"))
+
+
+def _headers(target: Target) -> list[Path]:
+    folders = (APP_DIR, KERNELS_DIR, BSP_ROOT, BSP_ROOT / target.bsp)
+    return sorted(p for folder in folders for p in folder.glob("*.h"))
+
+
+def build_flags(target: Target) -> list[str]:
+    return [*COMMON_CFLAGS, *target.cflags]
+
+
+def build_id(target: Target) -> str:
+    """What the device reports in its handshake: project revision, compiler and flags."""
+    return f"{project_revision()} {compiler_version(target.compiler)} {' '.join(build_flags(target))}"
+
+
+def _build_key(model: CompiledModel, target: Target, identity: str, inputs: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for part in (target.id, identity, *target.ldflags, *(sorted(model.files.items()))):
+        digest.update(repr(part).encode())
+    for path in inputs:
+        digest.update(str(path.relative_to(FIRMWARE_DIR)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
+    compiler = require_compiler(target)
+    sources = _sources(target)
+    bsp = BSP_ROOT / target.bsp
+    linker_script = bsp / target.linker_script if target.linker_script else None
+    identity = build_id(target)
+    inputs = sources + _headers(target) + ([linker_script] if linker_script else [])
+    final = cache_dir("firmware") / f"{target.id}-{model.name}-{_build_key(model, target, identity, inputs)}"
+    reused = (final / IMAGE_NAME).is_file()
+
+    def build(staging: Path) -> None:
+        model.write(staging)
+        command = [
+            compiler, *build_flags(target),
+            "-I", str(KERNELS_DIR), "-I", str(BSP_ROOT), "-I", str(bsp), "-I", str(APP_DIR), "-I", str(staging),
+            f'-DHIL_MODEL_HEADER="{model.name}.h"', f"-DHIL_MODEL={model.name}_model",
+            f'-DHIL_TARGET_ID="{target.id}"', f'-DHIL_BUILD_ID="{identity}"',
+            *map(str, sources), str(staging / f"{model.name}.c"),
+            "-o", str(staging / IMAGE_NAME),
+        ]
+        if linker_script is not None:
+            command += [f"-T{linker_script}", f"-Wl,-Map={staging / 'firmware.map'}", "-Wl,--gc-sections"]
+        command += list(target.ldflags)
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        (staging / "build.log").write_text(" ".join(command) + "\n" + result.stdout + result.stderr)
+        if result.returncode != 0:
+            raise HilError(
+                f"building the firmware for {target.id} failed:\n{_tail(result.stderr)}"
+            )
+
+    if not reused:
+        publish_folder(build, final)
+    map_file = final / "firmware.map"
+    return FirmwareImage(final / IMAGE_NAME, target, model, identity, map_file if map_file.exists() else None, reused)
+
+
+def _tail(text: str, lines: int = 25) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])

@@ -1,0 +1,55 @@
+"""The pytest plugin itself, driven through pytester."""
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SHOW_CONFIG = """
+def test_show(hil_config):
+    models = ",".join(m.id for m in hil_config.models)
+    print("CONFIG", hil_config.target, models, hil_config.patches, hil_config.timing_runs)
+"""
+
+
+def test_unknown_target_is_a_usage_error(pytester):
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest("--target=nrf52")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--target nrf52: unknown target; known targets: host, qemu-m33, u585*"])
+
+
+def test_missing_model_is_a_usage_error(pytester):
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest("--model=nowhere.tflite")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--model: no such file: *nowhere.tflite*"])
+
+
+@pytest.mark.parametrize("option", ["--patches=0", "--timing-runs=-1", "--link-timeout=0"])
+def test_non_positive_counts_are_usage_errors(pytester, option):
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest(option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*must be positive*"])
+
+
+def test_command_line_overrides_ini_which_overrides_defaults(pytester):
+    pytester.makeini("[pytest]\nhil_target = host\n")
+    pytester.makepyfile(SHOW_CONFIG)
+    pytester.runpytest("-s").stdout.fnmatch_lines(["*CONFIG host default 64 5"])
+    pytester.runpytest("-s", "--target=qemu-m33", "--patches=7").stdout.fnmatch_lines(["*CONFIG qemu-m33 default 7 5"])
+
+
+def test_header_names_target_and_models(pytester):
+    pytester.makepyfile("def test_nothing(): pass")
+    pytester.runpytest("--target=host", "--patches=3").stdout.fnmatch_lines(
+        ["hil: target host, models default, 3 patches"]
+    )
+
+
+def test_optional_models_are_skipped_with_a_reason_when_absent(pytester):
+    pytester.makeini("[pytest]\nhil_optional_models = missing/optional.tflite\n")
+    pytester.makepyfile("def test_uses(hil_model_spec): pass")
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(passed=1, skipped=1)  # the default model, and the absent optional one
+    result.stdout.fnmatch_lines(["*optional model *missing/optional.tflite is not present*"])
