@@ -73,7 +73,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from harness.bench import bench
 
-    result = bench(_model_path(args.model), args.target, args.patches, _model_name(args))
+    result = bench(_model_path(args.model), args.target, args.patches, _model_name(args), args.port)
     print("\n".join(result.lines()))
     return 0 if result.exact_patches == result.patches else 1
 
@@ -106,8 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help=".npy to write the N outputs to")
     p.set_defaults(run=cmd_infer)
 
-    p = commands.add_parser("bench", help="run reference patches on a target and report parity")
-    p.add_argument("--target", default="host", help="where to run (default: host)")
+    p = commands.add_parser("bench", help="run reference patches on a target: parity, latency, footprint")
+    p.add_argument("--target", default=DEFAULT_TARGET, help=f"where to run (default: {DEFAULT_TARGET})")
+    p.add_argument("--port", help="serial port of a board (boards only)")
     p.add_argument("--model", type=Path, help=".tflite file (default: the project's Yamnet-256)")
     p.add_argument("--patches", type=int, default=64, help="how many patches to run (default 64)")
     p.set_defaults(run=cmd_bench)

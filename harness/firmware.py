@@ -112,6 +112,7 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
             "-I", str(KERNELS_DIR), "-I", str(BSP_ROOT), "-I", str(bsp), "-I", str(APP_DIR), "-I", str(staging),
             f'-DHIL_MODEL_HEADER="{model.name}.h"', f"-DHIL_MODEL={model.name}_model",
             f'-DHIL_TARGET_ID="{target.id}"', f'-DHIL_BUILD_ID="{identity}"',
+            f"-DHIL_MODEL_INPUT_BYTES={_input_bytes(model)}u",
             *map(str, sources), str(staging / f"{model.name}.c"),
             "-o", str(staging / IMAGE_NAME),
         ]
@@ -129,6 +130,11 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
         publish_folder(build, final)
     map_file = final / "firmware.map"
     return FirmwareImage(final / IMAGE_NAME, target, model, identity, map_file if map_file.exists() else None, reused)
+
+
+def _input_bytes(model: CompiledModel) -> int:
+    """The application stages one input outside the arena; its buffer is sized at build time."""
+    return model.graph.tensor(model.graph.inputs[0]).nbytes
 
 
 def _tail(text: str, lines: int = 25) -> str:

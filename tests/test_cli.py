@@ -132,10 +132,11 @@ def test_compile_rejects_an_unknown_target(capsys, conv_file):
     assert code == 2 and "unknown target 'nrf52'" in err and "u585" in err and "qemu-m33" in err
 
 
-def test_infer_on_host_matches_the_reference(capsys, conv_file, tmp_path):
+@pytest.mark.parametrize("target", ["host", "qemu-m33"])
+def test_infer_on_a_target_matches_the_reference(capsys, conv_file, tmp_path, target):
     inputs = np.random.default_rng(3).integers(-128, 128, (5, 8, 8, 3), dtype=np.int8)  # (N, *shape[1:])
     np.save(tmp_path / "x.npy", inputs)
-    code, out, _ = run(capsys, "infer", "--target", "host", "--model", conv_file,
+    code, out, _ = run(capsys, "infer", "--target", target, "--model", conv_file,
                        "--inputs", tmp_path / "x.npy", "--out", tmp_path / "y.npy")
     assert code == 0 and "5 outputs of shape [1, 8, 8, 4] int8" in out
     outputs = np.load(tmp_path / "y.npy")
@@ -159,11 +160,12 @@ def test_infer_rejects_bad_inputs_and_writes_nothing(capsys, conv_file, tmp_path
     assert not (tmp_path / "y.npy").exists()
 
 
-def test_infer_rejects_a_target_it_cannot_run_on(capsys, conv_file, tmp_path):
+def test_infer_says_when_a_target_has_no_board_support_yet(capsys, conv_file, tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((1, 8, 8, 3), np.int8))
     code, _, err = run(capsys, "infer", "--target", "u585", "--model", conv_file,
                        "--inputs", tmp_path / "x.npy", "--out", tmp_path / "y.npy")
-    assert code == 2 and "hil infer runs on: host" in err
+    assert code == 2 and "target u585: its board support (firmware_stub/bsp/b-u585i-iot02a) is not implemented" in err
+    assert not (tmp_path / "y.npy").exists()
 
 
 def test_infer_rejects_inputs_that_are_not_npy(capsys, conv_file, tmp_path):

@@ -38,6 +38,13 @@ hil_status hil_board_uart_write(const uint8_t *data, size_t length);
 uint32_t hil_board_counter(void);
 hil_counter_unit hil_board_counter_unit(void);
 
+/*
+ * Starts the counter's tick grid now, so that a measurement begun right after this call reads
+ * the same counts run after run even when the counter is coarser than its unit (QEMU's SysTick
+ * advances 50 instructions at a time). The counter may jump: only measure after calling it.
+ */
+void hil_board_counter_align(void);
+
 /* Counter ticks per second: the clock for cycles, 1e9 for ns, 0 when it has no fixed rate. */
 uint32_t hil_board_counter_hz(void);
 

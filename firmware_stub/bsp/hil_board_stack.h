@@ -1,6 +1,6 @@
 /*
- * Stack high-water mark, for boards whose startup paints the stack at reset (mps2-an505).
- * Boards that cannot measure it do not provide it, so a build that needs it fails to link.
+ * Stack high-water mark, for boards whose startup paints the stack at reset. Implemented by
+ * mps2-an505 only so far (not by the host board): a build that calls it elsewhere fails to link.
  */
 #ifndef HIL_BOARD_STACK_H
 #define HIL_BOARD_STACK_H

@@ -5,8 +5,8 @@ import json
 import pytest
 
 
-def test_timing_run_counts_every_layer(hil_device, hil_target, hil_compiled, hil_config, record_property):
-    timing = hil_device.time(hil_config.timing_runs)
+def test_timing_run_counts_every_layer(hil_device, hil_patches, hil_target, hil_compiled, hil_config, record_property):
+    timing = hil_device.time(hil_patches[-1], hil_config.timing_runs)
     assert timing.unit == hil_target.timer_unit
     assert len(timing.totals) == hil_config.timing_runs and min(timing.totals) > 0
     assert len(timing.per_layer) == len(hil_compiled.calls)
@@ -21,9 +21,10 @@ def test_timing_run_counts_every_layer(hil_device, hil_target, hil_compiled, hil
     record_property("latency_per_layer", json.dumps(dict(zip(names, timing.per_layer))))
 
 
-def test_instruction_counts_repeat_exactly(hil_device, hil_target, hil_config):
+def test_instruction_counts_repeat_exactly(hil_device, hil_patches, hil_target, hil_config):
     if hil_target.timer_unit != "instructions":
         pytest.skip(f"{hil_target.id} counts {hil_target.timer_unit}, which vary run to run")
-    first, second = hil_device.time(hil_config.timing_runs), hil_device.time(hil_config.timing_runs)
+    first = hil_device.time(hil_patches[-1], hil_config.timing_runs)
+    second = hil_device.time(hil_patches[-1], hil_config.timing_runs)
     assert set(first.totals) == set(second.totals) and len(set(first.totals)) == 1
     assert first.per_layer == second.per_layer

@@ -79,6 +79,11 @@ uint32_t hil_board_counter(void)
     return (uint32_t)((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
 }
 
+void hil_board_counter_align(void)
+{
+    /* Nanoseconds from the OS clock: nothing to align, runs vary anyway. */
+}
+
 hil_counter_unit hil_board_counter_unit(void)
 {
     return HIL_COUNTER_NANOSECONDS;

@@ -12,6 +12,7 @@
 /* System control space (the CPU runs in the Secure state; these are the Secure views). */
 #define AN505_ICSR AN505_REG(0xE000ED04u)   /* interrupt control and state */
 #define AN505_ICSR_PENDSTSET (1u << 26)
+#define AN505_ICSR_PENDSTCLR (1u << 25)
 #define AN505_VTOR AN505_REG(0xE000ED08u)
 #define AN505_CCR AN505_REG(0xE000ED14u)
 #define AN505_SHPR3 AN505_REG(0xE000ED20u)  /* priorities of PendSV and SysTick */

@@ -9,6 +9,8 @@
  */
 #include "hil_board.h"
 
+#include <errno.h>
+
 #include "an505.h"
 
 /* UART0, Secure alias (the CPU runs Secure); 0x40200000 is the Non-secure alias. */
@@ -54,9 +56,18 @@ hil_status hil_board_init(void)
     AN505_SYST_CSR = 0u;
     systick_wraps = 0u;
     AN505_SYST_RVR = AN505_SYSTICK_RELOAD;
+    hil_board_counter_align();
+    return HIL_OK;
+}
+
+/* Restarting SysTick restarts QEMU's tick grid at this instant, so code measured from here on
+ * starts at the same phase of a 50-instruction tick whatever the host's timing was before. */
+void hil_board_counter_align(void)
+{
+    AN505_SYST_CSR = 0u;
+    AN505_ICSR = AN505_ICSR_PENDSTCLR; /* a wrap not yet counted belongs to the old grid */
     AN505_SYST_CVR = 0u; /* any write clears the count; the first tick loads the reload value */
     AN505_SYST_CSR = AN505_SYST_CSR_ENABLE | AN505_SYST_CSR_TICKINT | AN505_SYST_CSR_CLKSOURCE_CPU;
-    return HIL_OK;
 }
 
 hil_status hil_board_uart_read(uint8_t *byte)
@@ -149,4 +160,14 @@ void an505_semihosting_exit(int code)
 void hil_board_exit(int code)
 {
     an505_semihosting_exit(code);
+}
+
+/* No heap (the linker script reserves none): malloc returns NULL with errno = ENOMEM. Defined
+ * here so that library code that merely references malloc (newlib's stdio) still links. */
+void *_sbrk(ptrdiff_t increment);
+void *_sbrk(ptrdiff_t increment)
+{
+    (void)increment;
+    errno = ENOMEM;
+    return (void *)-1;
 }

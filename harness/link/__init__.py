@@ -1,0 +1,32 @@
+"""The host <-> device link: framing (COBS, CRC-32) and the request/response protocol."""
+
+from harness.link.framing import FrameError, Packet
+from harness.link.protocol import (
+    PROTOCOL_VERSION,
+    DeviceError,
+    DeviceInfo,
+    ErrorCode,
+    LinkClient,
+    LinkError,
+    LinkStats,
+    LinkTimeout,
+    ProtocolMismatch,
+    TensorInfo,
+    TimingResult,
+)
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "DeviceError",
+    "DeviceInfo",
+    "ErrorCode",
+    "FrameError",
+    "LinkClient",
+    "LinkError",
+    "LinkStats",
+    "LinkTimeout",
+    "Packet",
+    "ProtocolMismatch",
+    "TensorInfo",
+    "TimingResult",
+]

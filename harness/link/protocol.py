@@ -1,0 +1,444 @@
+"""The host side of the link protocol (docs/protocol.md): requests, retransmission, typed calls.
+
+`LinkClient` talks to one device over any object with pyserial's `read(n)`, `write(data)` and
+`timeout` interface, e.g. `serial.serial_for_url("socket://127.0.0.1:PORT", timeout=1)` or a
+board's virtual COM port. It sends one request at a time and retransmits on a bad frame, a NAK
+or a timeout; the device answers a repeated request from its stored response, so nothing runs
+twice.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+
+from harness.errors import HilError
+from harness.link.framing import (
+    MAX_BODY_FIELD,
+    FrameError,
+    FrameReader,
+    Packet,
+    decode_frame,
+    encode_frame,
+)
+
+PROTOCOL_VERSION = 1
+READ_CHUNK = 65536
+
+
+class MessageType(IntEnum):
+    HELLO = 0x01
+    WRITE_INPUT = 0x02
+    INFER = 0x03
+    TIME = 0x04
+    READ_LAYER = 0x05
+    READ_OUTPUT = 0x06
+    INFO = 0x81
+    WRITTEN = 0x82
+    INFERRED = 0x83
+    TIMED = 0x84
+    LAYER_DATA = 0x85
+    OUTPUT_DATA = 0x86
+    ERROR = 0x7F
+    NAK = 0xFF
+
+
+class ErrorCode(IntEnum):
+    UNKNOWN_REQUEST = 1
+    BAD_ARGUMENT = 2
+    INPUT_INCOMPLETE = 3
+    KERNEL_FAILED = 4
+    NO_OUTPUT = 5
+
+
+COUNTER_UNITS = {1: "cycles", 2: "instructions", 3: "ns"}
+RESET_REASONS = {1: "power-on", 2: "software", 3: "watchdog", 4: "pin", 5: "other"}
+DTYPES = {1: "int8", 2: "float32", 3: "int32"}
+
+_INFO_HEAD = struct.Struct("<HHBIBIH")
+_TENSOR = struct.Struct("<BB6iIfi")
+_ERROR_HEAD = struct.Struct("<BI")
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_READ_OUTPUT = struct.Struct("<IH")
+_READ_LAYER = struct.Struct("<HIH")
+_TIMED_HEAD = struct.Struct("<HH")
+
+
+class LinkError(HilError):
+    """The device or the link did not behave as docs/protocol.md says."""
+
+
+class LinkTimeout(LinkError):
+    """No valid answer to a request after every retransmission, or the port itself failed."""
+
+    def __init__(self, message: str, *, port: str, request: str, tries: int, last_received: str):
+        super().__init__(message)
+        self.port = port
+        self.request = request
+        self.tries = tries
+        self.last_received = last_received
+
+
+class DeviceError(LinkError):
+    """The device answered a request with ERROR."""
+
+    def __init__(self, request: str, code: int, detail: int, device_message: str):
+        try:
+            name = ErrorCode(code).name.lower().replace("_", " ")
+        except ValueError:
+            name = "unknown code"
+        super().__init__(f"the device refused {request}: error {code} ({name}), detail {detail}: {device_message}")
+        self.request = request
+        self.code = code
+        self.detail = detail
+        self.device_message = device_message
+
+
+class ProtocolMismatch(LinkError):
+    """The device speaks another protocol version, or runs another model or build."""
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    dtype: str
+    shape: tuple[int, ...]
+    bytes: int
+    scale: float  # 0 for an unquantized tensor
+    zero_point: int
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """Every field of the device's INFO response, in protocol order."""
+
+    protocol_version: int
+    max_body: int
+    counter_unit: int  # 1 cycles, 2 instructions, 3 ns (counter_unit_name)
+    counter_hz: int  # 0: the counter has no fixed rate
+    reset_reason: int  # 1 power-on, 2 software, 3 watchdog, 4 pin, 5 other (reset_reason_name)
+    arena_size: int
+    layer_count: int
+    input: TensorInfo
+    output: TensorInfo
+    model_sha256: str  # hex
+    target: str
+    build_id: str
+
+    @property
+    def counter_unit_name(self) -> str:
+        return COUNTER_UNITS.get(self.counter_unit, f"unknown unit {self.counter_unit}")
+
+    @property
+    def reset_reason_name(self) -> str:
+        return RESET_REASONS.get(self.reset_reason, f"unknown reset reason {self.reset_reason}")
+
+    def check_matches(self, *, model_sha256: str, target: str, build_id: str) -> None:
+        """ProtocolMismatch unless the device runs exactly this model, target and build."""
+        wanted = {"model_sha256": model_sha256, "target": target, "build_id": build_id}
+        wrong = [f"{key}: device has {getattr(self, key)!r}, the harness built {value!r}"
+                 for key, value in wanted.items() if getattr(self, key) != value]
+        if wrong:
+            raise ProtocolMismatch(
+                "the device does not run the image the harness built (" + "; ".join(wrong) + "). "
+                "Load the freshly built image onto the device (a stale image is never measured)."
+            )
+
+
+@dataclass(frozen=True)
+class TimingResult:
+    totals: tuple[int, ...]  # counter ticks of each run, in the device's counter unit
+    per_layer: tuple[int, ...]  # each layer's ticks in the last run
+
+
+@dataclass
+class LinkStats:
+    requests: int = 0
+    retransmissions: int = 0
+    bad_frames: int = 0  # frames received that failed COBS, length or CRC checks
+    naks: int = 0  # the device reported a bad frame from us
+    timeouts: int = 0  # waits that ended with no answer
+    stale_responses: int = 0  # good frames answering an earlier request (dropped)
+
+
+@dataclass
+class _Attempt:
+    last_received: str = "nothing"
+
+
+def _describe(packet: Packet) -> str:
+    try:
+        name = MessageType(packet.type).name
+    except ValueError:
+        name = f"type 0x{packet.type:02x}"
+    return f"{name} (seq {packet.seq}, {len(packet.body)} body bytes)"
+
+
+def _ascii(data: bytes) -> str:
+    return data.decode("ascii", errors="replace")
+
+
+def _tensor(fields: tuple) -> TensorInfo:
+    dtype, rank, *rest = fields
+    dims, size, scale, zero_point = rest[:6], rest[6], rest[7], rest[8]
+    if rank > 6:
+        raise LinkError(f"INFO describes a tensor of rank {rank}; the protocol allows at most 6")
+    return TensorInfo(DTYPES.get(dtype, f"unknown({dtype})"), tuple(dims[:rank]), size, scale, zero_point)
+
+
+def parse_info(body: bytes) -> DeviceInfo:
+    """An INFO body -> DeviceInfo; ProtocolMismatch first when the version is not ours."""
+    if len(body) < 2:
+        raise LinkError(f"INFO body of {len(body)} bytes has no protocol version")
+    (version,) = _U16.unpack_from(body)
+    if version != PROTOCOL_VERSION:
+        side = "rebuild and reload the firmware" if version < PROTOCOL_VERSION else "update the harness"
+        raise ProtocolMismatch(
+            f"the device speaks link protocol version {version}, this harness speaks {PROTOCOL_VERSION}: {side}"
+        )
+    try:
+        (version, max_body, unit, hz, reset, arena, layers) = _INFO_HEAD.unpack_from(body)
+        at = _INFO_HEAD.size
+        tensor_in = _tensor(_TENSOR.unpack_from(body, at))
+        tensor_out = _tensor(_TENSOR.unpack_from(body, at + _TENSOR.size))
+        at += 2 * _TENSOR.size
+        sha = body[at : at + 32]
+        at += 32
+        target_length = body[at]
+        target = _ascii(body[at + 1 : at + 1 + target_length])
+        at += 1 + target_length
+        (build_length,) = _U16.unpack_from(body, at)
+        build_id = _ascii(body[at + 2 : at + 2 + build_length])
+        at += 2 + build_length
+    except (struct.error, IndexError):
+        raise LinkError(f"INFO body of {len(body)} bytes is shorter than its fields say") from None
+    if at != len(body) or len(sha) != 32 or len(target) != target_length or len(build_id) != build_length:
+        raise LinkError(f"INFO body is {len(body)} bytes, its fields add up to {at}")
+    return DeviceInfo(
+        protocol_version=version,
+        max_body=max_body,
+        counter_unit=unit,
+        counter_hz=hz,
+        reset_reason=reset,
+        arena_size=arena,
+        layer_count=layers,
+        input=tensor_in,
+        output=tensor_out,
+        model_sha256=sha.hex(),
+        target=target,
+        build_id=build_id,
+    )
+
+
+class LinkClient:
+    """Requests and responses over one port, with retransmission.
+
+    timeout:      seconds to wait for the answer to a small request (HELLO, WRITE_INPUT, reads).
+    run_timeout:  seconds one inference may take; INFER and READ_LAYER wait this long, TIME this
+                  times the number of runs in the request.
+    retries:      retransmissions of one request before LinkTimeout (docs/protocol.md: 8).
+
+    The client owns the port while it lives: it sets the port's `timeout` for every read.
+    """
+
+    def __init__(self, port, *, timeout: float = 1.0, run_timeout: float = 10.0, retries: int = 8,
+                 name: str | None = None):
+        self._port = port
+        self.timeout = timeout
+        self.run_timeout = run_timeout
+        self.retries = retries
+        self.name = name or getattr(port, "port", None) or getattr(port, "name", None) or repr(port)
+        self.stats = LinkStats()
+        self.info: DeviceInfo | None = None
+        self._seq = 0
+        self._reader = FrameReader()
+        flush = getattr(port, "reset_input_buffer", None)
+        if flush is not None:  # whatever a board printed before the link was opened
+            flush()
+
+    @property
+    def retransmissions(self) -> int:
+        return self.stats.retransmissions
+
+    @property
+    def bad_frames(self) -> int:
+        return self.stats.bad_frames
+
+    # ---- requests ----
+
+    def request(self, kind: MessageType, body: bytes = b"", timeout: float | None = None) -> bytes:
+        """Sends one request until its response arrives; the response's body. ERROR -> DeviceError."""
+        seq = self._seq
+        self._seq = (self._seq + 1) & 0xFF
+        label = f"{kind.name} (seq {seq})"
+        frame = encode_frame(Packet(int(kind), seq, body))
+        wait = self.timeout if timeout is None else timeout
+        max_body = self.info.max_body if self.info else MAX_BODY_FIELD
+        self.stats.requests += 1
+        attempt = _Attempt()
+        tries = 0
+        while tries <= self.retries:
+            if tries:
+                self.stats.retransmissions += 1
+            tries += 1
+            self._transfer(lambda: self._port.write(frame), label, tries, attempt)
+            packet = self._await(seq, max_body, time.monotonic() + wait, label, tries, attempt)
+            if packet is not None:
+                return self._check_response(kind, label, packet)
+        raise LinkTimeout(
+            f"no valid answer to {label} from {self.name} after {tries} tries ({wait:g} s each); "
+            f"last received: {attempt.last_received}. Is the firmware running, and is this its port?",
+            port=self.name, request=label, tries=tries, last_received=attempt.last_received,
+        )
+
+    def _transfer(self, action, label: str, tries: int, attempt: _Attempt):
+        try:
+            return action()
+        except OSError as exc:  # serial.SerialException is an OSError
+            raise LinkTimeout(
+                f"the link {self.name} failed during {label} (try {tries}): {exc}; last received: "
+                f"{attempt.last_received}. The device, emulator or cable is gone.",
+                port=self.name, request=label, tries=tries, last_received=attempt.last_received,
+            ) from None
+
+    def _await(self, seq: int, max_body: int, deadline: float, label: str, tries: int,
+               attempt: _Attempt) -> Packet | None:
+        """The response to `seq`, or None when the request must be sent again."""
+        while True:
+            frame = self._reader.next_frame()
+            if frame is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.stats.timeouts += 1
+                    pending = self._reader.pending
+                    if pending:
+                        attempt.last_received = f"{len(pending)} bytes of an unfinished frame"
+                    return None
+                self._reader.feed(self._transfer(lambda: self._read(remaining), label, tries, attempt))
+                continue
+            try:
+                packet = decode_frame(frame, max_body)
+            except FrameError as exc:
+                self.stats.bad_frames += 1
+                attempt.last_received = f"a bad frame of {len(frame)} bytes ({exc})"
+                return None
+            if packet.type == MessageType.NAK:
+                self.stats.naks += 1
+                attempt.last_received = "a NAK (the device received a damaged request)"
+                return None
+            if packet.seq != seq:  # a late answer to an earlier request: not ours, keep waiting
+                self.stats.stale_responses += 1
+                attempt.last_received = f"a stale {_describe(packet)}"
+                continue
+            return packet
+
+    def _read(self, wait: float) -> bytes:
+        """Waits up to `wait` s for one byte, then takes whatever else has arrived."""
+        self._port.timeout = wait
+        data = self._port.read(1)
+        if data:
+            self._port.timeout = 0
+            data += self._port.read(READ_CHUNK)
+        return data
+
+    def _check_response(self, kind: MessageType, label: str, packet: Packet) -> bytes:
+        if packet.type == MessageType.ERROR:
+            if len(packet.body) < _ERROR_HEAD.size:
+                raise LinkError(f"the device answered {label} with an ERROR of {len(packet.body)} bytes")
+            code, detail = _ERROR_HEAD.unpack_from(packet.body)
+            raise DeviceError(label, code, detail, _ascii(packet.body[_ERROR_HEAD.size :]))
+        if packet.type != kind | 0x80:
+            raise LinkError(
+                f"the device answered {label} with {_describe(packet)}, expected "
+                f"{MessageType(kind | 0x80).name}; does it run link protocol version {PROTOCOL_VERSION}?"
+            )
+        return packet.body
+
+    # ---- typed calls ----
+
+    def hello(self) -> DeviceInfo:
+        self.info = parse_info(self.request(MessageType.HELLO))
+        return self.info
+
+    def _device(self) -> DeviceInfo:
+        return self.info if self.info is not None else self.hello()
+
+    def write_input(self, data: bytes, offset: int = 0) -> int:
+        """Writes `data` at `offset` of the staged input in chunks of max_body - 4; bytes staged.
+
+        A write at offset 0 starts a new input on the device (docs/protocol.md)."""
+        if not data:
+            raise ValueError("nothing to write: an empty write at offset 0 would only clear the staged input")
+        chunk = self._device().max_body - _U32.size
+        staged = 0
+        for start in range(0, len(data), chunk):
+            body = _U32.pack(offset + start) + bytes(data[start : start + chunk])
+            (staged,) = _U32.unpack(self._expect(MessageType.WRITE_INPUT, body, _U32.size))
+        return staged
+
+    def infer(self) -> int:
+        """Runs the staged input once; the inference's counter ticks."""
+        (ticks,) = _U32.unpack(self._expect(MessageType.INFER, b"", _U32.size, self.run_timeout))
+        return ticks
+
+    def read_output(self) -> bytes:
+        info = self._device()
+        out = bytearray()
+        while len(out) < info.output.bytes:
+            length = min(info.max_body, info.output.bytes - len(out))
+            out += self._expect(MessageType.READ_OUTPUT, _READ_OUTPUT.pack(len(out), length), length)
+        return bytes(out)
+
+    def run(self, input_bytes: bytes) -> tuple[bytes, int]:
+        """A data run: upload, infer, read back. (output bytes, counter ticks)."""
+        self.write_input(input_bytes)
+        ticks = self.infer()
+        return self.read_output(), ticks
+
+    def max_runs_per_request(self) -> int:
+        info = self._device()
+        return (info.max_body - _TIMED_HEAD.size - 4 * info.layer_count) // 4
+
+    def time(self, runs: int) -> TimingResult:
+        """A timing run on the staged input, split into as many TIME requests as max_body needs."""
+        if runs < 1:
+            raise ValueError(f"runs must be at least 1, got {runs}")
+        per_request = self.max_runs_per_request()
+        if per_request < 1:
+            raise LinkError(f"{self._device().layer_count} layers' counts do not fit one TIMED response")
+        totals: list[int] = []
+        per_layer: tuple[int, ...] = ()
+        while len(totals) < runs:
+            count = min(per_request, runs - len(totals))
+            body = self._expect(MessageType.TIME, _U16.pack(count), None, self.run_timeout * count)
+            got_runs, layers = _TIMED_HEAD.unpack_from(body)
+            if got_runs != count or len(body) != _TIMED_HEAD.size + 4 * (got_runs + layers):
+                raise LinkError(f"TIMED for {count} runs has runs={got_runs}, layers={layers}, {len(body)} bytes")
+            values = struct.unpack_from(f"<{got_runs + layers}I", body, _TIMED_HEAD.size)
+            totals += values[:got_runs]
+            per_layer = tuple(values[got_runs:])
+        return TimingResult(tuple(totals), per_layer)
+
+    def read_layer(self, layer: int) -> bytes:
+        """One layer's output for the staged input (each request runs the model once more)."""
+        chunk = self._device().max_body - _U32.size
+        out = bytearray()
+        while True:
+            body = self._expect(MessageType.READ_LAYER, _READ_LAYER.pack(layer, len(out), chunk), None,
+                                self.run_timeout)
+            if len(body) < _U32.size:
+                raise LinkError(f"LAYER_DATA of {len(body)} bytes has no layer size")
+            (size,) = _U32.unpack_from(body)
+            out += body[_U32.size :]
+            if len(out) >= size or len(body) == _U32.size:
+                if len(out) != size:
+                    raise LinkError(f"layer {layer}: read {len(out)} bytes of a {size}-byte output")
+                return bytes(out)
+
+    def _expect(self, kind: MessageType, body: bytes, length: int | None, timeout: float | None = None) -> bytes:
+        answer = self.request(kind, body, timeout)
+        if length is not None and len(answer) != length:
+            raise LinkError(f"the device answered {kind.name} with {len(answer)} body bytes, expected {length}")
+        return answer
