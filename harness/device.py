@@ -18,7 +18,7 @@ from harness.compiler import CompiledModel
 from harness.errors import HilError
 from harness.firmware import FirmwareImage, build_firmware
 from harness.inputs import stack_inputs
-from harness.link.protocol import PROTOCOL_VERSION, DeviceInfo, LinkClient
+from harness.link.protocol import DeviceInfo, LinkClient, ProtocolMismatch
 from harness.loaders import make_loader
 from harness.targets import Target
 
@@ -44,10 +44,11 @@ class TimingResult:
 
 
 def identity_problems(info: DeviceInfo, image: FirmwareImage) -> list[str]:
-    """Every way the device differs from the image the harness built for it."""
+    """Every way the device differs from the image the harness built for it.
+
+    The protocol version is checked earlier, when the INFO frame is parsed."""
     graph = image.model.graph
     expected = {
-        "protocol version": (PROTOCOL_VERSION, info.protocol_version),
         "model SHA-256": (graph.sha256, info.model_sha256),
         "target": (image.target.id, info.target),
         "build id": (image.build_id, info.build_id),
@@ -61,7 +62,7 @@ def identity_problems(info: DeviceInfo, image: FirmwareImage) -> list[str]:
 def verify_identity(info: DeviceInfo, image: FirmwareImage, port: str) -> None:
     problems = identity_problems(info, image)
     if problems:
-        raise HilError(
+        raise ProtocolMismatch(
             f"the device on {port} does not run the firmware the harness built for "
             f"{image.model.name} on {image.target.id}:\n  " + "\n  ".join(problems) + "\n"
             "Load the image again (for a board: reflash it), or point --port at the right device."

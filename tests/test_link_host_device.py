@@ -3,6 +3,7 @@ process on this machine, driven through LinkClient over a loopback socket."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 import serial
 
 from harness.compiler import compile_file
+from harness.device import verify_identity
 from harness.firmware import build_firmware
 from harness.golden import GoldenModel
 from harness.link.framing import Packet, decode_frame, encode_frame
@@ -95,9 +97,9 @@ def test_hello_describes_the_build(client, image, compiled, model_path):
     assert info.arena_size == compiled.plan.arena_size
     assert (info.counter_unit, info.counter_hz, info.reset_reason) == (3, 1_000_000_000, 1)
     assert (info.counter_unit_name, info.reset_reason_name) == ("ns", "power-on")
-    info.check_matches(model_sha256=info.model_sha256, target="host", build_id=image.build_id)
-    with pytest.raises(ProtocolMismatch, match="model_sha256.*Load the freshly built image"):
-        info.check_matches(model_sha256="0" * 64, target="host", build_id=image.build_id)
+    verify_identity(info, image, "test port")
+    with pytest.raises(ProtocolMismatch, match="(?s)model SHA-256: device has '0+', expected .*reflash"):
+        verify_identity(dataclasses.replace(info, model_sha256="0" * 64), image, "test port")
 
 
 def test_a_device_of_another_protocol_version_is_refused():

@@ -82,7 +82,8 @@ def selftest(build_dir: Path) -> Path:
 @pytest.fixture(scope="module")
 def selftest_fast_wrap(build_dir: Path) -> Path:
     """SysTick reloading every 2 ticks: the wrap handler runs every 100 instructions."""
-    return build_image(build_dir, "selftest_fast_wrap", [SELFTEST], ("-DAN505_SYSTICK_RELOAD=1u", "-DSELFTEST_CALIBRATE=0"))
+    flags = ("-DAN505_SYSTICK_RELOAD=1u", "-DSELFTEST_CALIBRATE=0")
+    return build_image(build_dir, "selftest_fast_wrap", [SELFTEST], flags)
 
 
 class Board:

@@ -135,17 +135,6 @@ class DeviceInfo:
     def reset_reason_name(self) -> str:
         return RESET_REASONS.get(self.reset_reason, f"unknown reset reason {self.reset_reason}")
 
-    def check_matches(self, *, model_sha256: str, target: str, build_id: str) -> None:
-        """ProtocolMismatch unless the device runs exactly this model, target and build."""
-        wanted = {"model_sha256": model_sha256, "target": target, "build_id": build_id}
-        wrong = [f"{key}: device has {getattr(self, key)!r}, the harness built {value!r}"
-                 for key, value in wanted.items() if getattr(self, key) != value]
-        if wrong:
-            raise ProtocolMismatch(
-                "the device does not run the image the harness built (" + "; ".join(wrong) + "). "
-                "Load the freshly built image onto the device (a stale image is never measured)."
-            )
-
 
 @dataclass(frozen=True)
 class TimingResult:
