@@ -70,8 +70,10 @@ def verify_identity(info: DeviceInfo, image: FirmwareImage, port: str) -> None:
 
 
 def open_port(url: str, baud: int, timeout: float) -> serial.SerialBase:
+    # A real port is locked so that two runs never share a board; URLs (socket://) need no lock.
+    exclusive = {} if "://" in url else {"exclusive": True}
     try:
-        return serial.serial_for_url(url, baudrate=baud, timeout=timeout, write_timeout=timeout)
+        return serial.serial_for_url(url, baudrate=baud, timeout=timeout, write_timeout=timeout, **exclusive)
     except serial.SerialException as exc:
         raise HilError(
             f"cannot open the link {url}: {exc}. Check that the port exists, that no other program "

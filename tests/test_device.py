@@ -1,0 +1,62 @@
+"""Opening links and checking what the build needs: clear messages for the user's mistakes."""
+
+import os
+
+import pytest
+
+from harness.device import open_port
+from harness.errors import HilError
+from harness.firmware import require_compiler
+from harness.targets import load_target, target_from_dict
+
+
+def test_a_port_that_does_not_exist_is_named_with_what_to_check():
+    with pytest.raises(HilError, match=r"cannot open the link /dev/ttyHIL_NOPE: .*Check that the port exists"):
+        open_port("/dev/ttyHIL_NOPE", 921600, 1.0)
+
+
+def test_a_port_held_by_another_run_is_refused():
+    controller, device = os.openpty()
+    try:
+        name = os.ttyname(device)
+        first = open_port(name, 921600, 1.0)
+        try:
+            with pytest.raises(HilError, match="no other program"):
+                open_port(name, 921600, 1.0)
+        finally:
+            first.close()
+    finally:
+        os.close(controller)
+        os.close(device)
+
+
+def test_a_missing_compiler_names_the_packages_to_install():
+    data = {
+        "id": "nocc", "description": "a target whose compiler is missing", "cpu": "cortex-m33",
+        "cpu_features": [], "clock_hz": 0, "memory": {"flash_bytes": 0, "ram_bytes": 0},
+        "build": {"compiler": "hil-no-such-gcc", "packages": ["gcc-arm-none-eabi"], "bsp": "mps2-an505",
+                  "cflags": [], "ldflags": []},
+        "load": {"method": "qemu"}, "link": {"transport": "socket"}, "timer": {"unit": "instructions"},
+    }
+    with pytest.raises(HilError, match="'hil-no-such-gcc'.*sudo apt-get install gcc-arm-none-eabi"):
+        require_compiler(target_from_dict(data, "nocc.toml"))
+
+
+def test_descriptors_are_validated_against_the_schema():
+    with pytest.raises(HilError, match=r"bad\.toml: invalid target descriptor at timer/unit: 'seconds' is not one of"):
+        target_from_dict({**_valid("qemu-m33"), "timer": {"unit": "seconds"}}, "bad.toml")
+    with pytest.raises(HilError, match=r"at \(top level\): 'memory' is a required property"):
+        target_from_dict({k: v for k, v in _valid("u585").items() if k != "memory"}, "bad.toml")
+
+
+@pytest.mark.parametrize("target", ["host", "qemu-m33", "u585"])
+def test_every_shipped_descriptor_is_valid(target):
+    assert load_target(target).id == target
+
+
+def _valid(target_id: str) -> dict:
+    import tomllib
+
+    from harness.paths import TARGETS_DIR
+
+    return tomllib.loads((TARGETS_DIR / f"{target_id}.toml").read_text())
