@@ -81,6 +81,15 @@ def op_error(op: Operator, message: str) -> HilError:
     return HilError(f"operator {op.index} ({op.kind}): {message}")
 
 
+def operands(op: Operator, graph: Graph, inputs: tuple[int, ...], what: str) -> tuple[list, Tensor]:
+    """The operator's input tensors (one of the allowed counts) and its single output."""
+    ins, outs = graph.operator_inputs(op), graph.operator_outputs(op)
+    if len(ins) not in inputs or len(outs) != 1:
+        counts = " or ".join(map(str, inputs))
+        raise op_error(op, f"expected {counts} inputs ({what}) and 1 output, got {len(ins)} and {len(outs)}")
+    return ins, outs[0]
+
+
 def require_dtype(op: Operator, tensor: Tensor | None, dtype: str, role: str) -> Tensor:
     if tensor is None:
         raise op_error(op, f"the {role} tensor is missing")

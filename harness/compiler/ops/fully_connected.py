@@ -19,6 +19,7 @@ from harness.compiler.lowering import (
     KernelCall,
     lowering,
     op_error,
+    operands,
     require_activation,
     require_dtype,
     require_int8_activations,
@@ -118,12 +119,9 @@ def split_scales(scales: list[float]) -> dict:
 
 @lowering("FULLY_CONNECTED")
 def lower_fully_connected(op: Operator, graph: Graph) -> KernelCall:
-    inputs, outputs = graph.operator_inputs(op), graph.operator_outputs(op)
-    if len(inputs) not in (2, 3) or len(outputs) != 1:
-        raise op_error(op, f"expected 2 or 3 inputs and 1 output, got {len(inputs)} and {len(outputs)}")
+    inputs, out = operands(op, graph, (2, 3), "data, weights, optional bias")
     inp, filt = inputs[0], inputs[1]
     bias_tensor = inputs[2] if len(inputs) == 3 else None
-    (out,) = outputs
     options = check_options(op)
     require_int8_activations(op, inp, out)
     require_dtype(op, filt, "int8", "filter")

@@ -17,6 +17,7 @@ from harness.compiler.lowering import (
     KernelCall,
     lowering,
     op_error,
+    operands,
     require_int8_activations,
     scale_of,
     zero_point_of,
@@ -81,10 +82,8 @@ def mean_requantization(op: Operator, inp: Tensor, out: Tensor, count: int) -> d
 
 @lowering("MEAN")
 def lower_mean(op: Operator, graph: Graph) -> KernelCall:
-    inputs, outputs = graph.operator_inputs(op), graph.operator_outputs(op)
-    if len(inputs) != 2 or len(outputs) != 1:
-        raise op_error(op, f"expected 2 inputs (data, axes) and 1 output, got {len(inputs)} and {len(outputs)}")
-    inp, (out,) = inputs[0], outputs
+    inputs, out = operands(op, graph, (2,), "data, axes")
+    inp = inputs[0]
     require_int8_activations(op, inp, out)
     rank = len(inp.shape)
     if not 1 <= rank <= MAX_RANK or inp.size == 0:

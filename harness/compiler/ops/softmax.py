@@ -16,6 +16,7 @@ from harness.compiler.lowering import (
     KernelCall,
     lowering,
     op_error,
+    operands,
     require_int8_activations,
     scale_of,
     zero_point_of,
@@ -58,10 +59,7 @@ def input_scaling(op: Operator, beta: float, input_scale: float) -> dict:
 
 @lowering("SOFTMAX")
 def lower_softmax(op: Operator, graph: Graph) -> KernelCall:
-    inputs, outputs = graph.operator_inputs(op), graph.operator_outputs(op)
-    if len(inputs) != 1 or len(outputs) != 1:
-        raise op_error(op, f"expected 1 input and 1 output, got {len(inputs)} and {len(outputs)}")
-    inp, (out,) = inputs[0], outputs
+    (inp,), out = operands(op, graph, (1,), "data")
     require_int8_activations(op, inp, out)
     check_output_quantization(op, out)
     if not inp.shape or inp.shape != out.shape or inp.size == 0:
