@@ -1,91 +1,115 @@
-"""`hil bench`: build, load, stream reference patches, and report parity, latency and footprint.
-
-This is the main job. Result files, history and regression tables build on the figures
-gathered here.
+"""`hil bench`: the main job. Build, load, stream reference patches, time the model, measure the
+footprint, then write a run directory (docs/results.md), append the history and print the tables.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+import dataclasses
+from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from harness.compiler import compile_file
 from harness.device import open_device
 from harness.errors import HilError
-from harness.footprint import read_footprint
+from harness.footprint import measure_footprint
 from harness.golden import golden_outputs
+from harness.metrics import parity_metrics
 from harness.patches import structured_int8_inputs
-from harness.targets import load_target
+from harness.results.history import append_history
+from harness.run_record import RunData, latency_record, run_json, utc_now, writable_results_dir, write_run
+from harness.run_report import inference_text, write_report_files
+from harness.targets import Target, load_target
 
 TIMING_RUNS = 5
 
 
-@dataclass(frozen=True)
-class BenchResult:
-    model: str
-    sha256: str
-    target: str
-    layers: int
-    macs: int
-    arena_bytes: int
-    constants_bytes: int
-    compile_seconds: float
+@dataclasses.dataclass(frozen=True)
+class BenchOptions:
+    model_path: Path
+    target_id: str
     patches: int
-    exact_patches: int
-    max_abs_diff: float
-    top1_agreement: float
-    retransmits: int
-    patches_per_second: float
-    latency_unit: str
-    latency_median: int
-    flash_bytes: int
-    ram_bytes: int
-
-    def lines(self) -> list[str]:
-        return [
-            f"model     {self.model} (sha256 {self.sha256[:16]}...)",
-            f"target    {self.target}",
-            f"compiler  {self.layers} layers, {self.macs / 1e6:.2f} M MACs, arena {self.arena_bytes} bytes, "
-            f"constants {self.constants_bytes} bytes, compiled in {self.compile_seconds:.2f} s",
-            f"parity    {self.exact_patches}/{self.patches} patches bit-exact, "
-            f"max |diff| {self.max_abs_diff:g}, top-1 agreement {100 * self.top1_agreement:.1f} %",
-            f"link      {self.patches_per_second:.2f} patches/s end to end, {self.retransmits} retransmissions",
-            f"latency   {self.latency_median} {self.latency_unit} per inference (median of {TIMING_RUNS} runs)",
-            f"image     flash {self.flash_bytes} bytes, RAM {self.ram_bytes} bytes (from the ELF)",
-        ]
+    results_dir: Path
+    name: str | None = None
+    port: str | None = None
+    extra_cflags: tuple[str, ...] = ()
 
 
-def bench(model_path: Path, target_id: str, patches: int, name: str | None = None,
-          port: str | None = None) -> BenchResult:
-    if patches < 1:
-        raise HilError(f"--patches must be at least 1 (got {patches})")
-    target = load_target(target_id)
-    started = time.perf_counter()
-    model = compile_file(model_path, name)
-    compile_seconds = time.perf_counter() - started
-    graph = model.graph
-    tensor = graph.tensor(graph.inputs[0])
-    if tensor.dtype != "int8":
-        raise HilError(f"hil bench streams int8 patches; this model's input is {tensor.dtype}")
-    inputs = structured_int8_inputs(
-        tensor.shape, patches, 0, float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
+def _target(options: BenchOptions) -> Target:
+    target = load_target(options.target_id)
+    if options.extra_cflags:  # an experiment's flags join the build id and the cache key
+        target = dataclasses.replace(target, cflags=target.cflags + options.extra_cflags)
+    return target
+
+
+@contextmanager
+def _phase(progress: Progress, description: str):
+    task = progress.add_task(description, total=None)
+    yield
+    progress.update(task, total=1, completed=1)
+
+
+def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
+    if options.patches < 1:
+        raise HilError(f"--patches must be at least 1 (got {options.patches})")
+    target = _target(options)
+    results_dir = writable_results_dir(options.results_dir)
+    started = utc_now()
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        with _phase(progress, "compile the model"):
+            model = compile_file(options.model_path, options.name)
+        tensor = model.graph.tensor(model.graph.inputs[0])
+        if tensor.dtype != "int8" or tensor.quant is None:
+            raise HilError(f"hil bench streams int8 patches; this model's input is {tensor.dtype}")
+        inputs = structured_int8_inputs(
+            tensor.shape, options.patches, 0, float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
+        )
+        with _phase(progress, "golden outputs (LiteRT reference kernels)"):
+            golden = golden_outputs(options.model_path, inputs)
+        starting = progress.add_task(f"build and start the firmware on {target.id}", total=None)
+        with open_device(model, target, options.port) as device:
+            progress.update(starting, total=1, completed=1)
+            streaming = progress.add_task(f"stream patches to {target.id}", total=options.patches)
+            run = device.run(inputs, on_patch=lambda i: progress.update(streaming, completed=i + 1))
+            with _phase(progress, f"time {TIMING_RUNS} inferences"):
+                timing = device.time(inputs[-1], TIMING_RUNS)
+            with _phase(progress, "measure the stack of one inference"):
+                stack = device.measure_stack(inputs[-1])
+            image = device.image
+    data = RunData(
+        image=image,
+        started=started,
+        inputs=inputs,
+        device_outputs=run.outputs,
+        golden_outputs=golden,
+        parity=parity_metrics(run.outputs, golden, model, run.retransmits),
+        latency=latency_record(timing.unit, timing.totals, timing.per_layer, image),
+        throughput={"patches_per_second": options.patches / run.seconds},
+        footprint=measure_footprint(image, stack).to_json(),
     )
-    golden = golden_outputs(model_path, inputs)
-    with open_device(model, target, port) as device:
-        run = device.run(inputs)
-        timing = device.time(inputs[-1], TIMING_RUNS)
-        footprint = read_footprint(device.image.path, model.name)
-    outputs = run.outputs
-    exact = sum(o.tobytes() == g.tobytes() for o, g in zip(outputs, golden))
-    flat_out, flat_gold = outputs.reshape(patches, -1), golden.reshape(patches, -1)
-    diff = np.abs(flat_out.astype(np.float64) - flat_gold.astype(np.float64)).max()
-    agreement = float(np.mean(flat_out.argmax(axis=1) == flat_gold.argmax(axis=1)))
-    return BenchResult(
-        model.name, graph.sha256, target.id, len(model.calls), model.macs, model.plan.arena_size,
-        model.weights_bytes, compile_seconds, patches, int(exact), float(diff), agreement,
-        run.retransmits, patches / run.seconds, timing.unit, int(np.median(timing.totals)),
-        footprint.flash_bytes, footprint.ram_bytes,
-    )
+    folder = write_run(results_dir, data, write_report_files)
+    record = run_json(data)
+    append_history(results_dir, record)
+    return folder, record
+
+
+def summary_tables(record: dict, folder: Path) -> list[Table]:
+    parity, latency, footprint = record["parity"], record["latency"], record["footprint"]
+    env = record["environment"]
+    headline = Table(title=f"{env['model_name']} on {env['target']}", show_header=False)
+    headline.add_row("parity", f"{parity['exact_patches']}/{parity['patches']} patches bit-exact, "
+                     f"max diff {parity['max_abs_diff_lsb']} LSB, top-1 {100 * parity['top1_agreement']:.1f} %")
+    headline.add_row("latency", f"{inference_text(latency)}; min {latency['min']}, max {latency['max']}")
+    headline.add_row("link", f"{record['throughput']['patches_per_second']:.2f} patches/s, "
+                     f"{parity['retransmits']} retransmissions")
+    headline.add_row("results", str(folder))
+    sizes = Table(title="footprint (bytes)")
+    for key in ("activation_ram", "runtime_ram", "weights_flash", "code_flash", "total_ram", "total_flash"):
+        sizes.add_column(key.replace("_", " "), justify="right")
+    sizes.add_row(*(("n/a" if footprint[k] is None else str(footprint[k])) for k in (
+        "activation_ram", "runtime_ram", "weights_flash", "code_flash", "total_ram", "total_flash")))
+    return [headline, sizes]

@@ -71,11 +71,20 @@ def cmd_infer(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from harness.bench import bench
+    from rich.console import Console
 
-    result = bench(_model_path(args.model), args.target, args.patches, _model_name(args), args.port)
-    print("\n".join(result.lines()))
-    return 0 if result.exact_patches == result.patches else 1
+    from harness.bench import BenchOptions, bench, summary_tables
+
+    options = BenchOptions(
+        model_path=_model_path(args.model), target_id=args.target, patches=args.patches,
+        results_dir=args.results_dir, name=_model_name(args), port=args.port, extra_cflags=tuple(args.cflag),
+    )
+    console = Console(stderr=True)
+    folder, record = bench(options, console)
+    for table in summary_tables(record, folder):
+        Console().print(table)
+    parity = record["parity"]
+    return 0 if parity["exact_patches"] == parity["patches"] else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", help="serial port of a board (boards only)")
     p.add_argument("--model", type=Path, help=".tflite file (default: the project's Yamnet-256)")
     p.add_argument("--patches", type=int, default=64, help="how many patches to run (default 64)")
+    p.add_argument("--results-dir", type=Path, default=Path("results"), help="where runs land (default: results)")
+    p.add_argument("--cflag", action="append", default=[], metavar="FLAG",
+                   help="an extra compiler flag for this run's firmware (repeatable), e.g. --cflag=-O1")
     p.set_defaults(run=cmd_bench)
     return parser
 

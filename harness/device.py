@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,7 +92,8 @@ class Device:
     def counter_unit(self) -> str:
         return COUNTER_UNITS.get(self.info.counter_unit, f"unit {self.info.counter_unit}")
 
-    def run(self, inputs: np.ndarray) -> RunResult:
+    def run(self, inputs: np.ndarray, on_patch: Callable[[int], None] | None = None) -> RunResult:
+        """Upload, infer and read back each patch in turn; `on_patch(i)` after each one."""
         graph = self.image.model.graph
         batch = stack_inputs(inputs, graph.tensor(graph.inputs[0]), "inputs")
         out_tensor = graph.tensor(graph.outputs[0])
@@ -103,6 +104,8 @@ class Device:
         for i, x in enumerate(batch):
             raw, ticks[i] = self.client.run(x.tobytes())
             outputs[i] = np.frombuffer(raw, dtype=outputs.dtype).reshape(out_tensor.shape)
+            if on_patch is not None:
+                on_patch(i)
         seconds = time.perf_counter() - started
         return RunResult(outputs, ticks, self.counter_unit, seconds, self.client.retransmissions - before)
 

@@ -60,7 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--baud", type=int, help="baud rate of a board's link (default: the target's)")
     group.addoption("--patches", type=int, help=f"reference patches per model (default {DEFAULT_PATCHES})")
     group.addoption("--timing-runs", type=int, help=f"inferences per timing run (default {DEFAULT_TIMING_RUNS})")
-    group.addoption("--results-dir", help="where run results land (default: results/)")
+    group.addoption("--results-dir", help="where the suite keeps per-patch outputs (default: results/)")
     group.addoption("--link-timeout", type=float, help="seconds to wait for a device answer (default 30)")
     parser.addini("hil_target", "default target of the hil suite", default="qemu-m33")
     parser.addini("hil_optional_models", "models also run when their file exists (paths relative to the rootdir)",
@@ -222,6 +222,18 @@ def hil_patches(hil_compiled, hil_config: HilConfig) -> np.ndarray:
         pytest.fail(f"the hil suite streams int8 patches; this model's input is {tensor.dtype}", pytrace=False)
     scale, zero_point = float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
     return structured_int8_inputs(tensor.shape, hil_config.patches, seed=0, scale=scale, zero_point=zero_point)
+
+
+@pytest.fixture(scope="session")
+def hil_results_folder(hil_config: HilConfig) -> Path:
+    """results/pytest_<UTC time>_<target>/: what the suite keeps of this session (per-patch outputs)."""
+    from harness.run_record import utc_now, writable_results_dir
+
+    with _as_failure():
+        root = writable_results_dir(hil_config.results_dir)
+    folder = root / f"pytest_{utc_now():%Y%m%dT%H%M%SZ}_{hil_config.target}"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")

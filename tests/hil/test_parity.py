@@ -2,19 +2,24 @@
 
 import numpy as np
 
+from harness.metrics import parity_metrics
 
-def test_every_output_byte_equals_the_golden(hil_device, hil_patches, hil_golden, record_property):
+
+def test_every_output_byte_equals_the_golden(
+    hil_device, hil_compiled, hil_patches, hil_golden, hil_results_folder, record_property
+):
     result = hil_device.run(hil_patches)
-    count = len(hil_patches)
-    record_property("patches", count)
-    record_property("retransmits", result.retransmits)
-    record_property("patches_per_second", round(count / result.seconds, 3))
-    differing = [i for i in range(count) if result.outputs[i].tobytes() != hil_golden[i].tobytes()]
-    if differing:
-        first = differing[0]
-        diff = np.abs(result.outputs[first].astype(np.float64) - hil_golden[first].astype(np.float64)).max()
-        raise AssertionError(
-            f"{len(differing)} of {count} patches differ from the golden; first: patch {first}, max |diff| {diff}"
-        )
+    # Both sides' outputs are kept, so a failure can be studied after the run.
+    saved = hil_results_folder / f"{hil_compiled.name}_outputs.npz"
+    np.savez_compressed(saved, inputs=hil_patches, device=result.outputs, golden=hil_golden)
+    record_property("outputs_file", str(saved))
+    metrics = parity_metrics(result.outputs, hil_golden, hil_compiled, result.retransmits)
+    for key, value in metrics.items():
+        record_property(key, value)
+    record_property("patches_per_second", round(len(hil_patches) / result.seconds, 3))
+    assert metrics["exact_patches"] == metrics["patches"], (
+        f"{metrics['patches'] - metrics['exact_patches']} of {metrics['patches']} patches differ from the golden "
+        f"(max diff {metrics['max_abs_diff_lsb']} LSB, cosine min {metrics['cosine_min']:.6f}); outputs in {saved}"
+    )
     # A model that answers the same to every patch would pass trivially: the patches must tell apart.
     assert len({o.tobytes() for o in result.outputs}) > 1

@@ -1,0 +1,33 @@
+"""Published figures the reports stand beside (facts from public sources, in their own units)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PublishedFootprint:
+    """STM32Cube.AI on B-U585I-IOT02A (Cortex-M33 @ 160 MHz), Yamnet-256 ESC-10, sizes in KiB."""
+
+    tool: str
+    inference_ms: float
+    activation_ram_kib: float
+    runtime_ram_kib: float
+    weights_flash_kib: float
+    code_flash_kib: float
+    total_ram_kib: float
+    total_flash_kib: float
+
+
+CUBE_AI = (
+    PublishedFootprint("STM32Cube.AI 7.3.0", 321.0, 109.5, 8.3, 135.9, 52.6, 117.9, 188.5),
+    PublishedFootprint("STM32Cube.AI 10.0.0", 281.95, 109.57, 7.61, 135.91, 57.74, 117.18, 193.65),
+)
+
+# TFLite Micro on the same emulator (QEMU mps2-an505, -icount shift=0), executed instructions
+# for one inference of the ESC-10 model, with its arena.
+TFLM_ON_EMULATOR = (
+    ("TFLite Micro, reference kernels", 257.1e6, 161.7),
+    ("TFLite Micro, CMSIS-NN kernels, no DSP", 85.6e6, 161.8),
+    ("TFLite Micro, CMSIS-NN kernels, DSP", 60.4e6, 161.8),
+)

@@ -1,0 +1,123 @@
+"""One bench run as data (the run.json of docs/results.md) and its directory on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from harness import __version__
+from harness.errors import HilError
+from harness.firmware import FirmwareImage, build_flags, compiler_version, project_revision
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunData:
+    """Everything a bench run measured, before it becomes files."""
+
+    image: FirmwareImage
+    started: datetime
+    inputs: np.ndarray
+    device_outputs: np.ndarray
+    golden_outputs: np.ndarray
+    parity: dict
+    latency: dict
+    throughput: dict
+    footprint: dict
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.started:%Y%m%dT%H%M%SZ}_{self.image.target.id}_{self.image.model.name}"
+
+
+def environment(image: FirmwareImage, started: datetime) -> dict:
+    target = image.target
+    return {
+        "harness_version": __version__,
+        "git_sha": project_revision(),
+        "compiler": compiler_version(target.compiler),
+        "flags": build_flags(target),
+        "build_id": image.build_id,
+        "model_name": image.model.name,
+        "model_sha256": image.model.graph.sha256,
+        "target": target.id,
+        "host": {"hostname": socket.gethostname(), "platform": platform.platform(), "python": platform.python_version()},
+        "date": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def latency_record(unit: str, totals: tuple[int, ...], per_layer: tuple[int, ...], image: FirmwareImage) -> dict:
+    ordered = sorted(totals)
+    median = int(np.median(ordered))
+    clock = image.target.clock_hz
+    return {
+        "unit": unit,
+        "median": median,
+        "min": ordered[0],
+        "max": ordered[-1],
+        "runs": len(ordered),
+        "per_layer": [
+            {"name": f"op{call.op.index:02d}_{call.op.kind.lower()}", "operator": call.op.kind, "count": count}
+            for call, count in zip(image.model.calls, per_layer)
+        ],
+        # Only cycles become time: instructions and host ns are not a board's milliseconds.
+        "ms_at_clock": median / clock * 1000.0 if unit == "cycles" and clock else None,
+    }
+
+
+def run_json(data: RunData) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": data.run_id,
+        "environment": environment(data.image, data.started),
+        "parity": data.parity,
+        "latency": data.latency,
+        "throughput": data.throughput,
+        "footprint": data.footprint,
+    }
+
+
+def writable_results_dir(results_dir: Path) -> Path:
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HilError(f"cannot create the results folder {results_dir}: {exc.strerror}") from None
+    if not os.access(results_dir, os.W_OK | os.X_OK):
+        raise HilError(f"the results folder {results_dir} is not writable; pass --results-dir with one that is")
+    return results_dir
+
+
+def write_run(results_dir: Path, data: RunData, extra_files) -> Path:
+    """Write the run into a temporary folder, then rename it: a failed run leaves no directory.
+
+    `extra_files(folder, record)` adds the report and chart before the rename."""
+    record = run_json(data)
+    final = results_dir / data.run_id
+    if final.exists():
+        raise HilError(f"{final} already exists (two runs in one second?); run again")
+    staging = Path(tempfile.mkdtemp(prefix=f".{data.run_id}.", dir=results_dir))
+    try:
+        (staging / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+        np.savez_compressed(
+            staging / "outputs.npz", inputs=data.inputs, device=data.device_outputs, golden=data.golden_outputs
+        )
+        extra_files(staging, record)
+        os.chmod(staging, 0o755)
+        os.replace(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)

@@ -1,0 +1,140 @@
+"""report.md and the per-layer latency chart of one run, beside the published figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.reference import CUBE_AI, TFLM_ON_EMULATOR
+
+KIB = 1024.0
+CHART_NAME = "latency_per_layer.png"
+
+
+def _kib(value: int | None) -> str:
+    return "n/a" if value is None else f"{value / KIB:.1f}"
+
+
+def _number(value, digits: int = 6) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
+
+
+def inference_text(latency: dict) -> str:
+    unit, median = latency["unit"], latency["median"]
+    if unit == "cycles":
+        return f"{latency['ms_at_clock']:.2f} ms ({median / 1e6:.2f} M cycles)"
+    if unit == "instructions":
+        return f"{median / 1e6:.2f} M instructions (emulated; not time)"
+    return f"{median / 1e6:.2f} ms wall-clock on the host (not comparable)"
+
+
+def footprint_table(record: dict) -> list[str]:
+    f, target = record["footprint"], record["environment"]["target"]
+    lines = [
+        "| | inference | activation RAM | runtime RAM | weights flash | code flash | total RAM | total flash |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| this run, {target} | {inference_text(record['latency'])} | {_kib(f['activation_ram'])} | "
+        f"{_kib(f['runtime_ram'])} | {_kib(f['weights_flash'])} | {_kib(f['code_flash'])} | "
+        f"{_kib(f['total_ram'])} | {_kib(f['total_flash'])} |",
+    ]
+    for row in CUBE_AI:
+        lines.append(
+            f"| {row.tool}, B-U585I-IOT02A @ 160 MHz | {row.inference_ms:g} ms | {row.activation_ram_kib:g} | "
+            f"{row.runtime_ram_kib:g} | {row.weights_flash_kib:g} | {row.code_flash_kib:g} | "
+            f"{row.total_ram_kib:g} | {row.total_flash_kib:g} |"
+        )
+    return lines
+
+
+def tree_table(footprint: dict) -> list[str]:
+    lines = ["| memory | owner | bytes |", "|---|---|---|"]
+    for memory, total_key in (("flash", "elf_flash"), ("ram", "elf_ram")):
+        for owner, size in footprint["tree"][memory].items():
+            lines.append(f"| {memory} | {owner} | {size} |")
+        lines.append(f"| {memory} | **image total (ELF)** | **{footprint[total_key]}** |")
+    return lines
+
+
+def parity_table(parity: dict) -> list[str]:
+    keys = ["patches", "exact_patches", "max_abs_diff_lsb", "cosine_min", "l2r_max", "rmse", "mae",
+            "top1_agreement", "retransmits"]
+    return [
+        "| " + " | ".join(keys) + " |",
+        "|" + "---|" * len(keys),
+        "| " + " | ".join(_number(parity[k]) for k in keys) + " |",
+    ]
+
+
+def latency_tables(latency: dict, target: str) -> list[str]:
+    unit, total = latency["unit"], latency["median"]
+    lines = [
+        f"Median {latency['median']}, min {latency['min']}, max {latency['max']} {unit} over {latency['runs']} runs.",
+        "",
+        f"| layer | operator | {unit} | share |",
+        "|---|---|---|---|",
+    ]
+    for layer in latency["per_layer"]:
+        share = 100.0 * layer["count"] / total if total else 0.0
+        lines.append(f"| {layer['name']} | {layer['operator']} | {layer['count']} | {share:.1f} % |")
+    if unit == "instructions":
+        lines += ["", f"Measured on the same emulator ({target} is QEMU mps2-an505, `-icount shift=0`):", "",
+                  "| engine | instructions per inference | arena (kB) |", "|---|---|---|",
+                  f"| this run | {total / 1e6:.1f} M | see footprint |"]
+        lines += [f"| {name} | {count / 1e6:.1f} M | {arena:g} |" for name, count, arena in TFLM_ON_EMULATOR]
+    return lines
+
+
+def report_markdown(record: dict) -> str:
+    env = record["environment"]
+    lines = [
+        f"# hil bench: {env['model_name']} on {env['target']}",
+        "",
+        f"Run `{record['run_id']}` on {env['date']}; harness {env['harness_version']} (git {env['git_sha']}); "
+        f"model SHA-256 `{env['model_sha256']}`; built with {env['compiler']}.",
+        "",
+        "## Footprint (KiB = 1024 bytes; the published table's units)",
+        "",
+        *footprint_table(record),
+        "",
+        "Every byte of the image, by owner:",
+        "",
+        *tree_table(record["footprint"]),
+        "",
+        "## Parity: device against the golden (LiteRT reference kernels)",
+        "",
+        *parity_table(record["parity"]),
+        "",
+        f"End to end: {record['throughput']['patches_per_second']:.2f} patches/s (upload, inference, read back).",
+        "",
+        "## Latency",
+        "",
+        *latency_tables(record["latency"], env["target"]),
+        "",
+        f"![per-layer latency]({CHART_NAME})",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def latency_chart(record: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    layers = record["latency"]["per_layer"]
+    figure, axes = pyplot.subplots(figsize=(8, 0.35 * len(layers) + 1.5))
+    names = [f"{layer['name']}" for layer in layers]
+    axes.barh(names[::-1], [layer["count"] for layer in layers][::-1], color="#3b6ea5")
+    axes.set_xlabel(record["latency"]["unit"])
+    env = record["environment"]
+    axes.set_title(f"{env['model_name']} on {env['target']}: per-layer latency")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100, metadata={"Software": None})
+    pyplot.close(figure)
+
+
+def write_report_files(folder: Path, record: dict) -> None:
+    (folder / "report.md").write_text(report_markdown(record))
+    latency_chart(record, folder / CHART_NAME)
