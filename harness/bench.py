@@ -20,6 +20,7 @@ from harness.golden import golden_outputs
 from harness.metrics import parity_metrics
 from harness.patches import structured_int8_inputs
 from harness.results.history import append_history
+from harness.results.schema import validate_run
 from harness.run_record import RunData, latency_record, run_json, utc_now, writable_results_dir, write_run
 from harness.run_report import inference_text, write_report_files
 from harness.targets import Target, load_target
@@ -58,7 +59,9 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
     target = _target(options)
     results_dir = writable_results_dir(options.results_dir)
     started = utc_now()
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    )
     with Progress(*columns, console=console, transient=False) as progress:
         with _phase(progress, "compile the model"):
             model = compile_file(options.model_path, options.name)
@@ -91,8 +94,9 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
         throughput={"patches_per_second": options.patches / run.seconds},
         footprint=measure_footprint(image, stack).to_json(),
     )
-    folder = write_run(results_dir, data, write_report_files)
     record = run_json(data)
+    validate_run(record, data.run_id)  # a record the readers would refuse is never written
+    folder = write_run(results_dir, data, write_report_files)
     append_history(results_dir, record)
     return folder, record
 

@@ -124,7 +124,90 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cflag", action="append", default=[], metavar="FLAG",
                    help="an extra compiler flag for this run's firmware (repeatable), e.g. --cflag=-O1")
     p.set_defaults(run=cmd_bench)
+    _add_compare_command(commands)
+    _add_report_command(commands)
+    _add_baseline_command(commands)
     return parser
+
+
+
+# --- results: hil compare / report / baseline (docs/results.md) ---------------------------------
+
+DEFAULT_RESULTS_DIR = Path("results")
+
+
+def _results_console():
+    """stdout; wide enough in CI logs (not a terminal) for the tables not to wrap."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.results.compare import Thresholds, compare, comparison_table, verdict_line
+    from harness.results.schema import load_run
+
+    thresholds = Thresholds.load(args.thresholds, args.threshold)
+    baseline, candidate = load_run(args.baseline), load_run(args.candidate)
+    comparison = compare(baseline, candidate, thresholds)
+    console = _results_console()
+    console.print(comparison_table(comparison))
+    console.print(verdict_line(comparison), highlight=False, markup=False)
+    return 1 if comparison.regressed else 0
+
+
+def _add_compare_command(commands) -> None:
+    p = commands.add_parser("compare", help="compare a run with a baseline; exit 1 on a regression")
+    p.add_argument("baseline", metavar="BASELINE", type=Path,
+                   help="run directory or run.json (e.g. results/baselines/qemu-m33.json)")
+    p.add_argument("candidate", metavar="CANDIDATE", type=Path, help="run directory or run.json")
+    p.add_argument("--threshold", action="append", default=[], metavar="NAME=PERCENT",
+                   help="allowed growth, repeatable: latency.instructions (default 2), latency.cycles (5), "
+                        "footprint.<activation_ram|runtime_ram|weights_flash|code_flash|total_ram|total_flash> (1)")
+    p.add_argument("--thresholds", type=Path, metavar="FILE",
+                   help="TOML file of thresholds ([latency] instructions = 2 ...); --threshold wins over it")
+    p.set_defaults(run=cmd_compare)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.results.trends import SUMMARY_FILE, render_report
+
+    out = args.output or args.results_dir / "report"
+    written = render_report(args.results_dir, out)
+    charts = [path for path in written if path.suffix == ".png"]
+    print(f"wrote {len(charts)} charts and {SUMMARY_FILE} to {out}")
+    return 0
+
+
+def _add_report_command(commands) -> None:
+    p = commands.add_parser("report", help="trend charts and a summary from results/history.csv")
+    p.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR,
+                   help="where runs and history.csv are (default: results)")
+    p.add_argument("-o", "--output", type=Path,
+                   help="folder for the charts and summary.md (default: RESULTS_DIR/report)")
+    p.set_defaults(run=cmd_report)
+
+
+def cmd_baseline_save(args: argparse.Namespace) -> int:
+    from harness.results.baselines import save_baseline
+    from harness.results.schema import load_run
+
+    run = load_run(args.run_dir)
+    path = save_baseline(args.results_dir, args.run_dir)
+    env = run["environment"]
+    print(f"saved {path}: run {run['run_id']} ({env['model_name']} on {env['target']}) is now the baseline")
+    return 0
+
+
+def _add_baseline_command(commands) -> None:
+    p = commands.add_parser("baseline", help="keep a run as the reference `hil compare` checks against")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    save = actions.add_parser("save", help="copy a run's run.json to RESULTS_DIR/baselines/<target>.json")
+    save.add_argument("run_dir", metavar="RUN", type=Path, help="run directory or run.json")
+    save.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR,
+                      help="where baselines/ is (default: results)")
+    save.set_defaults(run=cmd_baseline_save)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,6 +117,14 @@ class Device:
         result = self.client.time(runs)
         return TimingResult(self.counter_unit, tuple(result.totals), tuple(result.per_layer))
 
+    def measure_stack(self, patch: np.ndarray) -> int | None:
+        """Stage one patch, then measure the stack one inference on it uses, on the device
+        (bytes below the protocol loop's frame). None where the board cannot measure its stack."""
+        graph = self.image.model.graph
+        staged = stack_inputs(patch[np.newaxis], graph.tensor(graph.inputs[0]), "patch")[0]
+        self.client.write_input(staged.tobytes())
+        return self.client.measure_stack()
+
 
 @contextlib.contextmanager
 def open_device(

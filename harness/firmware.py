@@ -3,13 +3,20 @@
 Builds are cached by everything that changes the binary (every source, the generated model,
 the flags, the compiler's version, the build id), so a second run with nothing changed
 reuses the image. Each build is staged in a temporary folder and renamed into place.
+
+Each source is compiled to its own object, named after its owner (objects/app__commands.o,
+objects/kernels__conv.o, objects/bsp__board.o, objects/model__<name>.o), then everything is
+linked with a GNU ld map file (firmware.map) on every target: harness/footprint.py traces each
+byte of the image to its owner through it. build.log has every command and its output.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +31,10 @@ APP_DIR = FIRMWARE_DIR / "app"
 BSP_ROOT = FIRMWARE_DIR / "bsp"
 COMMON_CFLAGS = ("-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections")
 IMAGE_NAME = "firmware.elf"
+MAP_NAME = "firmware.map"  # GNU ld map: every input section and the object it came from
+OBJECTS_DIR = "objects"  # one object per source, named by object_name()
+# Changes whenever the recipe (not the inputs) changes, so older cached builds are not reused.
+BUILD_RECIPE = 2  # 2: one object per source, a map file on every target
 
 
 @dataclass(frozen=True)
@@ -88,11 +99,22 @@ def build_id(target: Target) -> str:
 
 def _build_key(model: CompiledModel, target: Target, identity: str, inputs: list[Path]) -> str:
     digest = hashlib.sha256()
-    for part in (target.id, identity, *target.ldflags, *(sorted(model.files.items()))):
+    for part in (BUILD_RECIPE, target.id, identity, *target.ldflags, *(sorted(model.files.items()))):
         digest.update(repr(part).encode())
     for path in inputs:
         digest.update(str(path.relative_to(FIRMWARE_DIR)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:20]
+
+
+def object_name(source: Path) -> str:
+    """The object a firmware source compiles to, named after its owner: app__commands.o,
+    kernels__conv.o, bsp__board.o (the board's folder), model__<name>.o (the generated code,
+    written outside firmware_stub/). The linker map names these, so harness/footprint.py can trace
+    every byte of the image back to its owner by the prefix before '__'."""
+    owner = {APP_DIR: "app", KERNELS_DIR: "kernels"}.get(source.parent)
+    if owner is None:
+        owner = "bsp" if source.parent.parent == BSP_ROOT else "model"
+    return f"{owner}__{source.stem}.o"
 
 
 def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
@@ -107,29 +129,47 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
 
     def build(staging: Path) -> None:
         model.write(staging)
-        command = [
-            compiler, *build_flags(target),
+        compile_flags = [
+            *build_flags(target),
             "-I", str(KERNELS_DIR), "-I", str(BSP_ROOT), "-I", str(bsp), "-I", str(APP_DIR), "-I", str(staging),
             f'-DHIL_MODEL_HEADER="{model.name}.h"', f"-DHIL_MODEL={model.name}_model",
             f'-DHIL_TARGET_ID="{target.id}"', f'-DHIL_BUILD_ID="{identity}"',
             f"-DHIL_MODEL_INPUT_BYTES={_input_bytes(model)}u",
-            *map(str, sources), str(staging / f"{model.name}.c"),
-            "-o", str(staging / IMAGE_NAME),
         ]
+        # Commands run inside the staging folder with relative outputs, so the map names
+        # objects/<owner>__<stem>.o whatever the folder is called once published.
+        (staging / OBJECTS_DIR).mkdir()
+        units = [*sources, staging / f"{model.name}.c"]
+        objects = [f"{OBJECTS_DIR}/{object_name(source)}" for source in units]
+        compiles = [[compiler, *compile_flags, "-c", str(source), "-o", obj] for source, obj in zip(units, objects)]
+        link = [compiler, *build_flags(target), *objects, "-o", IMAGE_NAME, f"-Wl,-Map={MAP_NAME}"]
         if linker_script is not None:
-            command += [f"-T{linker_script}", f"-Wl,-Map={staging / 'firmware.map'}", "-Wl,--gc-sections"]
-        command += list(target.ldflags)
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        (staging / "build.log").write_text(" ".join(command) + "\n" + result.stdout + result.stderr)
-        if result.returncode != 0:
+            link += [f"-T{linker_script}", "-Wl,--gc-sections"]
+        link += list(target.ldflags)
+        log: list[str] = []
+        with ThreadPoolExecutor(max_workers=min(len(compiles), os.cpu_count() or 1)) as pool:
+            results = list(pool.map(lambda command: _run(command, staging), compiles))
+        for command, result in zip(compiles, results):
+            log.append(" ".join(command) + "\n" + result.stdout + result.stderr)
+        errors = "".join(result.stderr for result in results if result.returncode != 0)
+        if not errors:
+            linked = _run(link, staging)
+            log.append(" ".join(link) + "\n" + linked.stdout + linked.stderr)
+            errors = linked.stderr if linked.returncode != 0 else ""
+        (staging / "build.log").write_text("".join(log))
+        if errors:
             raise HilError(
-                f"building the firmware for {target.id} failed:\n{_tail(result.stderr)}"
+                f"building the firmware for {target.id} failed:\n{_tail(errors)}"
             )
 
     if not reused:
         publish_folder(build, final)
-    map_file = final / "firmware.map"
+    map_file = final / MAP_NAME
     return FirmwareImage(final / IMAGE_NAME, target, model, identity, map_file if map_file.exists() else None, reused)
+
+
+def _run(command: list[str], folder: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, check=False, cwd=folder)
 
 
 def _input_bytes(model: CompiledModel) -> int:

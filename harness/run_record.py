@@ -51,7 +51,9 @@ def environment(image: FirmwareImage, started: datetime) -> dict:
         "model_name": image.model.name,
         "model_sha256": image.model.graph.sha256,
         "target": target.id,
-        "host": {"hostname": socket.gethostname(), "platform": platform.platform(), "python": platform.python_version()},
+        "host": {
+            "hostname": socket.gethostname(), "platform": platform.platform(), "python": platform.python_version()
+        },
         "date": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 

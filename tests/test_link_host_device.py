@@ -84,7 +84,7 @@ def random_inputs(count: int, seed: int) -> np.ndarray:
 
 def test_hello_describes_the_build(client, image, compiled, model_path):
     info = client.hello()
-    assert info.protocol_version == 1
+    assert info.protocol_version == 2
     assert info.max_body == 1028
     assert (info.input.dtype, info.input.shape, info.input.bytes) == ("int8", (1, 8, 6, 1), 48)
     assert info.input.scale == np.float32(0.05) and info.input.zero_point == 35
@@ -103,8 +103,10 @@ def test_hello_describes_the_build(client, image, compiled, model_path):
 
 
 def test_a_device_of_another_protocol_version_is_refused():
-    with pytest.raises(ProtocolMismatch, match="version 2, this harness speaks 1: update the harness"):
-        parse_info(b"\x02\x00" + bytes(200))
+    with pytest.raises(ProtocolMismatch, match="version 3, this harness speaks 2: update the harness"):
+        parse_info(b"\x03\x00" + bytes(200))
+    with pytest.raises(ProtocolMismatch, match="version 1, this harness speaks 2: rebuild and reload the firmware"):
+        parse_info(b"\x01\x00" + bytes(200))
 
 
 def test_runs_are_bit_exact_with_the_golden(client, golden):
@@ -167,6 +169,24 @@ def test_read_output_before_any_run_is_refused(client):
     with pytest.raises(DeviceError) as error:
         client.read_output()
     assert error.value.code == ErrorCode.NO_OUTPUT
+
+
+def test_the_host_board_cannot_measure_its_stack(client, golden):
+    """ERROR 6 becomes None (unknown), never 0; the device still serves runs afterwards."""
+    x = random_inputs(1, seed=8)[0]
+    client.write_input(x.tobytes())
+    assert client.measure_stack() is None
+    with pytest.raises(DeviceError, match="not supported on this board: hil_board_stack_size returned "
+                                          "HIL_ERROR_UNSUPPORTED") as error:
+        client.request(MessageType.MEASURE_STACK)
+    assert (error.value.code, error.value.detail) == (ErrorCode.NOT_SUPPORTED, 3)  # HIL_ERROR_UNSUPPORTED
+    assert client.run(x.tobytes())[0] == golden.invoke(x).tobytes()
+
+
+def test_measure_stack_refuses_a_body(client):
+    with pytest.raises(DeviceError, match="request body has 2 bytes, this request takes 0") as error:
+        client.request(MessageType.MEASURE_STACK, b"\x01\x00")
+    assert error.value.code == ErrorCode.BAD_ARGUMENT
 
 
 def test_unknown_request_is_refused(client):

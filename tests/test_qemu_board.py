@@ -2,7 +2,7 @@
 
 Builds tests/firmware/board_selftest.c against firmware_stub/bsp/mps2-an505, runs it under
 QemuLoader and drives it over the link (pyserial socket:// URL): echo, the instruction counter,
-startup (.data, .bss, FPU, stack paint), exit codes, fault reports; then the linker script's
+startup (.data, .bss, FPU, stack paint), the stack measurement, exit codes, fault reports; then the linker script's
 caps and the loader's errors.
 """
 
@@ -219,6 +219,22 @@ def test_stack_high_water_follows_use(selftest: Path) -> None:
     assert before < 1024
     assert 4096 <= after < 16 * 1024
     assert again == after  # a high-water mark never goes down
+
+
+def test_stack_mark_measures_the_use_below_the_caller(selftest: Path) -> None:
+    """hil_board_stack_mark paints below its caller; hil_board_stack_used counts from there,
+    exactly: nothing when nothing ran, and a second mark forgets a deeper earlier use."""
+    with running(selftest) as board:
+        idle = board.command(b"K", 0, replies=4)
+        deep = board.command(b"K", 4096, replies=4)
+        shallow = board.command(b"K", 256, replies=4)
+        again = board.command(b"K", 4096, replies=4)
+    for marked, measured, _, size in (idle, deep, shallow, again):
+        assert (marked, measured, size) == (0, 0, 16 * 1024)  # HIL_OK, HIL_OK, the .stack section
+    assert idle[2] == 0  # the measuring itself writes nothing below the mark
+    assert 4096 <= deep[2] < 4096 + 512  # 16 frames of 256 bytes plus their few saved registers
+    assert 256 <= shallow[2] < 512
+    assert again == deep  # the same work measures the same
 
 
 def test_exit_code_reaches_the_loader(selftest: Path) -> None:

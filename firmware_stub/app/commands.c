@@ -24,6 +24,7 @@
 #define ERROR_HEADER_BYTES 5u /* code:u8 detail:u32 */
 #define TIMED_HEADER_BYTES 4u /* runs:u16 layers:u16 */
 #define LAYER_DATA_HEADER_BYTES 4u /* layer_bytes:u32 */
+#define STACK_BYTES 8u /* used:u32 size:u32 */
 
 HIL_STATIC_ASSERT(TARGET_ID_BYTES <= 255u, target_id_fits_its_u8_length);
 HIL_STATIC_ASSERT(INFO_BYTES <= HIL_LINK_MAX_BODY, info_fits_one_frame_shorten_the_build_id);
@@ -382,6 +383,57 @@ static reply handle_read_layer(const hil_packet *request)
     return r;
 }
 
+static reply stack_not_supported(hil_status status, const char *what)
+{
+    reply r = error_reply(HIL_ERROR_CODE_NOT_SUPPORTED, (uint32_t)status, "not supported on this board: ", 0);
+    uint8_t *const body = hil_link_response_body();
+    size_t at = r.length;
+    at = append_text(body, at, HIL_LINK_MAX_BODY, what);
+    at = append_text(body, at, HIL_LINK_MAX_BODY, " returned ");
+    at = append_text(body, at, HIL_LINK_MAX_BODY, status_name(status));
+    r.length = (uint16_t)at;
+    return r;
+}
+
+/* One inference on the staged input between hil_board_stack_mark() and hil_board_stack_used():
+ * the stack the model and its kernels use below this handler's frame (interrupts included). The
+ * input is copied before the mark, so memcpy's frame is not counted. */
+static reply handle_measure_stack(const hil_packet *request)
+{
+    if (request->length != 0u) {
+        return bad_body_length(request, 0u);
+    }
+    uint32_t size = 0u;
+    const hil_status sized = hil_board_stack_size(&size);
+    if (sized != HIL_OK) {
+        return stack_not_supported(sized, "hil_board_stack_size");
+    }
+    if (staged_bytes != model->input.bytes) {
+        return input_incomplete();
+    }
+    copy_staged_input();
+    const hil_status marked = hil_board_stack_mark();
+    if (marked != HIL_OK) {
+        return stack_not_supported(marked, "hil_board_stack_mark");
+    }
+    uint32_t failed_layer = 0u;
+    const hil_status status = model->invoke(0, &failed_layer);
+    uint32_t used = 0u;
+    const hil_status measured = hil_board_stack_used(&used);
+    if (status != HIL_OK) {
+        return kernel_failed(status, failed_layer);
+    }
+    if (measured != HIL_OK) {
+        return stack_not_supported(measured, "hil_board_stack_used");
+    }
+    output_valid = 1;
+    uint8_t *const body = hil_link_response_body();
+    hil_put_u32(body, used);
+    hil_put_u32(body + 4, size);
+    const reply r = {HIL_MSG_STACK, STACK_BYTES};
+    return r;
+}
+
 static reply execute(const hil_packet *request)
 {
     switch (request->type) {
@@ -397,6 +449,8 @@ static reply execute(const hil_packet *request)
         return handle_time(request);
     case HIL_MSG_READ_LAYER:
         return handle_read_layer(request);
+    case HIL_MSG_MEASURE_STACK:
+        return handle_measure_stack(request);
     default:
         return error_reply(HIL_ERROR_CODE_UNKNOWN_REQUEST, request->type, "unknown request type #",
                            (const uint32_t[]){request->type});

@@ -1,6 +1,6 @@
 /*
  * The device's request handlers (docs/protocol.md, "Messages"): HELLO, WRITE_INPUT, INFER,
- * READ_OUTPUT, TIME, READ_LAYER. One request in, one response out; a request that repeats the
+ * READ_OUTPUT, TIME, READ_LAYER, MEASURE_STACK. One request in, one response out; a request that repeats the
  * last executed one (same type, seq and CRC) gets the stored response again instead of running
  * twice.
  *
@@ -17,7 +17,7 @@
 #include "hil_model.h"
 #include "link.h"
 
-#define HIL_PROTOCOL_VERSION 1u
+#define HIL_PROTOCOL_VERSION 2u
 
 /* Error codes of the ERROR response. */
 typedef enum {
@@ -25,7 +25,8 @@ typedef enum {
     HIL_ERROR_CODE_BAD_ARGUMENT = 2,     /* detail: the limit that was exceeded */
     HIL_ERROR_CODE_INPUT_INCOMPLETE = 3, /* detail: bytes of the input staged so far */
     HIL_ERROR_CODE_KERNEL_FAILED = 4,    /* detail: the failing layer */
-    HIL_ERROR_CODE_NO_OUTPUT = 5         /* detail: 0; no run has completed (or the last one failed) */
+    HIL_ERROR_CODE_NO_OUTPUT = 5,        /* detail: 0; no run has completed (or the last one failed) */
+    HIL_ERROR_CODE_NOT_SUPPORTED = 6     /* detail: the board's hil_status; not supported on this board */
 } hil_error_code;
 
 /*

@@ -50,6 +50,24 @@ uint32_t hil_board_counter_hz(void);
 
 hil_reset_reason hil_board_reset_reason(void);
 
+/*
+ * Stack use, measured by painting: hil_board_stack_mark() fills the free stack below the
+ * caller's frame with a known pattern and remembers the caller's stack pointer (the mark);
+ * hil_board_stack_used() then scans the paint for the deepest word changed since and reports
+ * how many bytes below the mark were used (interrupts taken meanwhile included; 0 if none).
+ * Before the first mark the boards that paint at reset report the use since reset, below the
+ * stack pointer the startup code had when it painted. The count is a lower bound by one word
+ * at most: a word written with the pattern's own value looks unused.
+ * hil_board_stack_size() gives the bytes of the whole stack region.
+ *
+ * Each returns HIL_OK, or HIL_ERROR_UNSUPPORTED on a board that cannot measure its stack (the
+ * host build: a native process' stack is the OS's and cannot be painted honestly);
+ * HIL_ERROR_ARGUMENT for a NULL `bytes`.
+ */
+hil_status hil_board_stack_mark(void);
+hil_status hil_board_stack_used(uint32_t *bytes);
+hil_status hil_board_stack_size(uint32_t *bytes);
+
 /* Stops the firmware: semihosting exit on QEMU, process exit on the host, halt on a board. */
 void hil_board_exit(int code);
 

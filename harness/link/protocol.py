@@ -24,7 +24,7 @@ from harness.link.framing import (
     encode_frame,
 )
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 READ_CHUNK = 65536
 
 
@@ -35,12 +35,14 @@ class MessageType(IntEnum):
     TIME = 0x04
     READ_LAYER = 0x05
     READ_OUTPUT = 0x06
+    MEASURE_STACK = 0x07
     INFO = 0x81
     WRITTEN = 0x82
     INFERRED = 0x83
     TIMED = 0x84
     LAYER_DATA = 0x85
     OUTPUT_DATA = 0x86
+    STACK = 0x87
     ERROR = 0x7F
     NAK = 0xFF
 
@@ -51,6 +53,7 @@ class ErrorCode(IntEnum):
     INPUT_INCOMPLETE = 3
     KERNEL_FAILED = 4
     NO_OUTPUT = 5
+    NOT_SUPPORTED = 6
 
 
 COUNTER_UNITS = {1: "cycles", 2: "instructions", 3: "ns"}
@@ -65,6 +68,7 @@ _U32 = struct.Struct("<I")
 _READ_OUTPUT = struct.Struct("<IH")
 _READ_LAYER = struct.Struct("<HIH")
 _TIMED_HEAD = struct.Struct("<HH")
+_STACK = struct.Struct("<II")
 
 
 class LinkError(HilError):
@@ -225,7 +229,7 @@ class LinkClient:
     """Requests and responses over one port, with retransmission.
 
     timeout:      seconds to wait for the answer to a small request (HELLO, WRITE_INPUT, reads).
-    run_timeout:  seconds one inference may take; INFER and READ_LAYER wait this long, TIME this
+    run_timeout:  seconds one inference may take; INFER, READ_LAYER and MEASURE_STACK wait this long, TIME this
                   times the number of runs in the request.
     retries:      retransmissions of one request before LinkTimeout (docs/protocol.md: 8).
 
@@ -425,6 +429,20 @@ class LinkClient:
                 if len(out) != size:
                     raise LinkError(f"layer {layer}: read {len(out)} bytes of a {size}-byte output")
                 return bytes(out)
+
+    def measure_stack(self) -> int | None:
+        """Bytes of stack one inference on the staged input uses, measured on the device by
+        painting; None when the board cannot measure its stack (ERROR 6). Other errors raise."""
+        try:
+            body = self._expect(MessageType.MEASURE_STACK, b"", _STACK.size, self.run_timeout)
+        except DeviceError as exc:
+            if exc.code == ErrorCode.NOT_SUPPORTED:
+                return None
+            raise
+        used, size = _STACK.unpack(body)
+        if used > size:
+            raise LinkError(f"the device reports {used} bytes of stack used out of a {size}-byte stack")
+        return used
 
     def _expect(self, kind: MessageType, body: bytes, length: int | None, timeout: float | None = None) -> bytes:
         answer = self.request(kind, body, timeout)

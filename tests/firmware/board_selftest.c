@@ -1,6 +1,5 @@
 /*
- * Board self-test: exercises a board support package through hil_board.h (and
- * hil_board_stack.h) only. Driven by tests/test_qemu_board.py over the link.
+ * Board self-test: exercises a board support package through hil_board.h only. Driven by tests/test_qemu_board.py over the link.
  *
  * At reset, after hil_board_init(), it measures a 2-instruction loop for CALIBRATION_LOOPS
  * iterations: nothing the host does can change where those measurements start, so their counts
@@ -14,11 +13,14 @@
  *   'M' n(u32)       read the counter n times back to back; reply how many consecutive deltas
  *                    went backwards (above 2^31 as unsigned: a wrap counted late), then the
  *                    largest delta (a wrap counted twice shows here) and the smallest
- *   'I'              reply counter unit, counter hz, reset reason, stack high water
+ *   'I'              reply counter unit, counter hz, reset reason, stack used since the last mark
+ *                    (since reset before the first 'K')
  *   'D'              reply the initialised-data and zeroed-bss checks, then dirty both
  *   'R'              restart through the reset vector (no emulator reset, so nothing reloads
  *                    the image): startup alone must restore .data and zero .bss
- *   'S' n(u32)       use about n bytes of stack, then reply the stack high water
+ *   'S' n(u32)       use about n bytes of stack, then reply the stack used since the last mark
+ *   'K' n(u32)       mark the stack, use about n bytes of it (none for n = 0), then reply the
+ *                    status of mark, the status of used, the bytes used and the stack's size
  *   'F' kind(u8)     fault on purpose: 'u' undefined instruction, 'b' bus error, 's' stack overflow
  *   'X' code(u8)     hil_board_exit(code)
  * An unknown command is answered with '?'.
@@ -27,7 +29,6 @@
 #include <stdint.h>
 
 #include "hil_board.h"
-#include "hil_board_stack.h"
 
 #define BANNER "HIL-SELFTEST\n"
 
@@ -167,6 +168,30 @@ static uint32_t __attribute__((noinline)) use_stack(uint32_t bytes)
     return below + buffer[0] + buffer[255];
 }
 
+static uint32_t stack_used(void)
+{
+    uint32_t bytes = 0;
+    if (hil_board_stack_used(&bytes) != HIL_OK) {
+        fail();
+    }
+    return bytes;
+}
+
+static void measure_stack(uint32_t bytes)
+{
+    const hil_status marked = hil_board_stack_mark();
+    if (bytes > 0u) {
+        (void)use_stack(bytes);
+    }
+    uint32_t used = 0, size = 0;
+    const hil_status measured = hil_board_stack_used(&used);
+    (void)hil_board_stack_size(&size);
+    write_u32((uint32_t)marked);
+    write_u32((uint32_t)measured);
+    write_u32(used);
+    write_u32(size);
+}
+
 static void fault(uint8_t kind)
 {
     switch (kind) {
@@ -222,7 +247,7 @@ int main(void)
             write_u32((uint32_t)hil_board_counter_unit());
             write_u32(hil_board_counter_hz());
             write_u32((uint32_t)hil_board_reset_reason());
-            write_u32(hil_board_stack_high_water());
+            write_u32(stack_used());
             break;
         case 'D':
             check_startup();
@@ -232,7 +257,10 @@ int main(void)
             break;
         case 'S':
             (void)use_stack(read_u32());
-            write_u32(hil_board_stack_high_water());
+            write_u32(stack_used());
+            break;
+        case 'K':
+            measure_stack(read_u32());
             break;
         case 'F':
             fault(read_u8());

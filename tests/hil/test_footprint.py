@@ -1,15 +1,44 @@
-"""The image's footprint, read from its ELF, agrees with the compiler's plan and fits the target."""
+"""The image's footprint by owner (docs/results.md): read from the ELF and its linker map, with the
+stack high-water mark of one inference measured on the device; it agrees with the compiler's plan,
+accounts for every byte of the image, and fits the target."""
 
-from harness.footprint import read_footprint
+import json
+
+from harness.footprint import measure_footprint
 
 
-def test_footprint_matches_the_plan_and_fits(hil_firmware, hil_compiled, hil_target, record_property):
-    footprint = read_footprint(hil_firmware.path, hil_compiled.name)
-    assert footprint.arena_bytes == hil_compiled.plan.arena_size
-    assert footprint.weights_bytes >= hil_compiled.weights_bytes
+def test_footprint_is_measured_and_accounts_for_every_byte(
+    hil_device, hil_firmware, hil_compiled, hil_patches, hil_target, record_property
+):
+    stack = hil_device.measure_stack(hil_patches[-1])
+    footprint = measure_footprint(hil_firmware, stack)
+    # A native process' stack cannot be painted; every board and emulator measures its own.
+    assert (stack is None) == hil_target.is_native
+    if stack is not None:
+        assert 0 < stack <= footprint.stack_reserved
+        ram = footprint.tree["ram"]
+        assert footprint.runtime_ram == ram["model_data"] + ram["engine_data"] + stack
+        assert footprint.total_ram == footprint.activation_ram + footprint.runtime_ram
+    else:
+        assert footprint.runtime_ram is None and footprint.total_ram is None
+
+    assert sum(footprint.tree["flash"].values()) == footprint.elf_flash
+    ram_lines = sum(v for v in footprint.tree["ram"].values() if v is not None)
+    assert ram_lines + (footprint.stack_reserved if stack is None else 0) == footprint.elf_ram
+    assert footprint.activation_ram == footprint.tree["ram"]["arena"] == hil_compiled.plan.arena_size
+    assert footprint.weights_flash >= hil_compiled.weights_bytes
+    assert footprint.total_flash == footprint.weights_flash + footprint.code_flash
     if hil_target.ram_bytes:
-        assert footprint.ram_bytes <= hil_target.ram_bytes
+        assert footprint.elf_ram <= hil_target.ram_bytes
     if hil_target.flash_bytes:
-        assert footprint.flash_bytes <= hil_target.flash_bytes
-    for key in ("flash_bytes", "ram_bytes", "weights_bytes", "arena_bytes"):
-        record_property(key, getattr(footprint, key))
+        assert footprint.elf_flash <= hil_target.flash_bytes
+
+    figures = footprint.to_json()
+    for key, value in figures.items():
+        record_property(f"footprint_{key}", json.dumps(value) if isinstance(value, dict) else value)
+
+
+def test_stack_measurement_repeats(hil_device, hil_patches):
+    first = hil_device.measure_stack(hil_patches[-1])
+    second = hil_device.measure_stack(hil_patches[-1])
+    assert first == second

@@ -1,7 +1,8 @@
 /*
  * Host board: the firmware as a native process. The "UART" is a TCP connection on loopback:
  * the process listens on an ephemeral port, prints "HIL_LINK_PORT <port>" on stdout for the
- * harness, and serves the first connection. The counter is CLOCK_MONOTONIC in ns.
+ * harness, and serves the first connection. The counter is CLOCK_MONOTONIC in ns. The stack
+ * cannot be measured (HIL_ERROR_UNSUPPORTED).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -105,4 +106,23 @@ void hil_board_exit(int code)
         close(link_fd);
     }
     exit(code);
+}
+
+/* A native process' stack belongs to the OS (its size, guard pages, what libc and the kernel
+ * put on it): painting it below the caller would be guesswork, so the host build does not. */
+hil_status hil_board_stack_mark(void)
+{
+    return HIL_ERROR_UNSUPPORTED;
+}
+
+hil_status hil_board_stack_used(uint32_t *bytes)
+{
+    (void)bytes;
+    return HIL_ERROR_UNSUPPORTED;
+}
+
+hil_status hil_board_stack_size(uint32_t *bytes)
+{
+    (void)bytes;
+    return HIL_ERROR_UNSUPPORTED;
 }

@@ -1,11 +1,12 @@
 /*
  * Startup for QEMU mps2-an505 (Cortex-M33, Secure state): the vector table at the start of
  * SSRAM1 (0x10000000, where QEMU's reset takes SP and PC from), the reset handler, the fault
- * handlers and the stack high-water mark.
+ * handlers.
  *
  * Reset: enable the FPU (before any code that may use it), arm the stack limit (MSPLIM, so an
- * overflow faults instead of overwriting .bss), paint the unused stack, copy .data, zero .bss,
- * enable the configurable faults, run constructors, then exit with main()'s return value.
+ * overflow faults instead of overwriting .bss), copy .data, zero .bss, paint the unused stack
+ * (hil_board_stack_mark, board.c), enable the configurable faults, run constructors, then exit
+ * with main()'s return value.
  *
  * Faults and unexpected interrupts never hang: the handler prints which exception it was, the
  * faulting PC and the fault status registers over semihosting (QEMU's stdout/stderr), then
@@ -20,10 +21,6 @@
 
 #include "an505.h"
 #include "hil_board.h"
-#include "hil_board_stack.h"
-
-/* Written over the unused stack at reset; the high-water scan looks for the first word changed. */
-#define STACK_PAINT 0xA5A5A5A5u
 
 #define EXTERNAL_INTERRUPTS 96u /* QEMU's an505 wires 92; the table covers 96 */
 #define FAULT_EXIT_BASE 128
@@ -77,22 +74,6 @@ void hil_reset_handler(void)
     AN505_VTOR = (uint32_t)(uintptr_t)vectors;
     __asm__ volatile("msr msplim, %0" : : "r"(__hil_stack_start) : "memory");
 
-    /* Paint from the bottom of the stack up to the current SP. Assembly, so that the compiler
-     * cannot turn it into a memset call whose own frame would sit in the area being painted. */
-    uint32_t *paint = __hil_stack_start;
-    uint32_t top;
-    __asm__ volatile(
-        "mov %[top], sp\n"
-        "1:\n\t"
-        "cmp %[paint], %[top]\n\t"
-        "bhs 2f\n\t"
-        "str %[pattern], [%[paint]], #4\n\t"
-        "b 1b\n"
-        "2:\n"
-        : [paint] "+r"(paint), [top] "=&r"(top)
-        : [pattern] "r"(STACK_PAINT)
-        : "cc", "memory");
-
     const uint32_t *from = __hil_data_load;
     for (uint32_t *to = __hil_data_start; to < __hil_data_end;) {
         *to++ = *from++;
@@ -100,6 +81,9 @@ void hil_reset_handler(void)
     for (uint32_t *to = __hil_bss_start; to < __hil_bss_end;) {
         *to++ = 0u;
     }
+    /* Paint the stack below this frame (after .bss is zeroed: the mark is kept in .bss), so that
+     * hil_board_stack_used() counts the use since reset until the application marks again. */
+    (void)hil_board_stack_mark();
 
     /* MemManage, BusFault, UsageFault and SecureFault report as themselves, not as HardFault. */
     AN505_SHCSR |= AN505_SHCSR_MEMFAULTENA | AN505_SHCSR_BUSFAULTENA | AN505_SHCSR_USGFAULTENA |
@@ -116,15 +100,6 @@ void hil_reset_handler(void)
     hil_board_exit(main());
     for (;;) {
     }
-}
-
-uint32_t hil_board_stack_high_water(void)
-{
-    const uint32_t *word = __hil_stack_start;
-    while (word < __hil_stack_end && *word == STACK_PAINT) {
-        ++word;
-    }
-    return (uint32_t)((uintptr_t)__hil_stack_end - (uintptr_t)word);
 }
 
 /* No stack is trusted here: drop the stack limit (the report needs a few hundred bytes, even
