@@ -375,31 +375,3 @@ def measure_footprint(image, stack_bytes: int | None) -> Footprint:
         stack_reserved=reserved,
         objects={k: (v[0], v[1]) for k, v in sorted(objects.items(), key=lambda item: (-sum(item[1]), item[0]))},
     )
-
-
-# ---- kept only for tests/test_firmware_build.py; delete once it calls measure_footprint ----
-
-@dataclass(frozen=True)
-class ElfSizes:
-    flash_bytes: int  # allocated sections with contents (elf_flash)
-    ram_bytes: int  # allocated sections in RAM (elf_ram)
-    weights_bytes: int  # the .hil_weights section
-    arena_bytes: int  # the model's arena symbol
-    sections: dict[str, int]
-
-
-def read_footprint(elf_path: Path, model_name: str) -> ElfSizes:
-    """Section totals of an ELF, without attribution (same flash/RAM rules as measure_footprint).
-    Superseded by measure_footprint; delete it once tests/test_firmware_build.py no longer calls it."""
-    try:
-        with open(elf_path, "rb") as f:
-            elf = ELFFile(f)
-            sections = _sections(elf)
-            arena = _symbol_size(elf, f"{model_name}_arena")
-    except (OSError, ValueError) as exc:
-        raise HilError(f"{elf_path}: cannot read the ELF ({exc})") from None
-    if arena is None:
-        raise HilError(f"the ELF has no symbol {model_name}_arena: was it built from this model?")
-    sizes = {s.name: s.size for s in sections}
-    return ElfSizes(sum(s.size for s in sections if s.in_flash), sum(s.size for s in sections if s.in_ram),
-                    sizes.get(WEIGHTS_SECTION, 0), arena, sizes)

@@ -7,7 +7,7 @@ import pytest
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.firmware import build_firmware
-from harness.footprint import read_footprint
+from harness.footprint import measure_footprint
 from harness.targets import load_target
 
 from example_model import example_model
@@ -35,8 +35,8 @@ def test_a_second_build_with_nothing_changed_is_reused(isolated_cache):
 def test_the_emulator_image_keeps_weights_and_arena_where_the_footprint_looks(isolated_cache):
     model = compiled()
     image = build_firmware(model, load_target("qemu-m33"))
-    footprint = read_footprint(image.path, model.name)
-    assert footprint.arena_bytes == model.plan.arena_size
-    assert footprint.weights_bytes >= model.weights_bytes
+    footprint = measure_footprint(image, None)
+    assert footprint.activation_ram == model.plan.arena_size
+    assert footprint.weights_flash >= model.weights_bytes
     assert image.map_file is not None and ".hil_weights" in image.map_file.read_text()
     assert "arm-none-eabi-gcc" in image.build_id and "-mcpu=cortex-m33" in image.build_id
