@@ -52,7 +52,7 @@ stack_used null: its stack is the OS's).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from elftools.elf.constants import SH_FLAGS
@@ -239,6 +239,9 @@ def _symbol_size(elf: ELFFile, name: str) -> int | None:
 
 # ---- attribution ----
 
+# Input sections of SHF_MERGE constants (.rodata.str1.4, .rodata.cst8): the linker merges them.
+_MERGEABLE = re.compile(r"\.(str\d+\.\d+|cst\d+)$")
+
 def _attribute(section: _Section, entries: list[MapEntry], map_path: Path) -> list[tuple[str, int, str]]:
     """(owner, bytes, source) pieces covering every byte of one section, padding included."""
     end = section.address + section.size
@@ -253,6 +256,13 @@ def _attribute(section: _Section, entries: list[MapEntry], map_path: Path) -> li
     owners = [_entry_owner(e) for e in real]
     cursor = section.address
     for index, entry in enumerate(real):
+        if _MERGEABLE.search(entry.section):
+            # The map gives mergeable constants (strings) their size before the linker merged
+            # duplicates away: they keep only the bytes up to the next input section.
+            following = real[index + 1].address if index + 1 < len(real) else end
+            start = max(entry.address, cursor)
+            clipped = max(min(entry.address + entry.size, following) - start, 0)
+            entry = replace(entry, address=start, size=clipped)
         if entry.address < cursor or entry.address + entry.size > end:
             raise HilError(
                 f"{map_path}: input section {entry.section} of {entry.source} (0x{entry.address:x}, "
