@@ -53,3 +53,33 @@ def test_optional_models_are_skipped_with_a_reason_when_absent(pytester):
     result = pytester.runpytest("-rs")
     result.assert_outcomes(passed=1, skipped=1)  # the default model, and the absent optional one
     result.stdout.fnmatch_lines(["*optional model *missing/optional.tflite is not present*"])
+
+
+DEVICE_SUITE = """
+def test_runs_on_the_device(hil_device, hil_patches, hil_golden, record_property):
+    result = hil_device.run(hil_patches)
+    record_property("exact", int((result.outputs == hil_golden).all()))
+    assert result.outputs.tobytes() == hil_golden.tobytes()
+"""
+
+
+def test_the_fixture_chain_builds_loads_and_talks_to_the_host_target(pytester, tmp_path):
+    from example_model import example_model
+
+    model = tmp_path / "example.tflite"
+    model.write_bytes(example_model())
+    pytester.makepyfile(DEVICE_SUITE)
+    result = pytester.runpytest("--target=host", f"--model={model}", "--patches=6", f"--results-dir={tmp_path}")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_user_mistake_in_a_fixture_is_reported_without_a_traceback(pytester, tmp_path):
+    from test_cli import conv_model
+
+    model = tmp_path / "float.tflite"
+    model.write_bytes(conv_model(dtype="float32"))
+    pytester.makepyfile(DEVICE_SUITE)
+    result = pytester.runpytest("--target=host", f"--model={model}")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*computes in float32: the model is not quantized*"])
+    assert "Traceback" not in result.stdout.str() and "harness/compiler" not in result.stdout.str()
