@@ -19,6 +19,23 @@ def shared_model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def example_model_path(tmp_path_factory) -> Path:
+    """The tiny Yamnet-shaped model of tests/example_model.py, as a file."""
+    from example_model import example_model
+
+    path = tmp_path_factory.mktemp("example") / "example.tflite"
+    path.write_bytes(example_model())
+    return path
+
+
+@pytest.fixture(scope="session")
+def example_compiled(example_model_path):
+    from harness.compiler import compile_file
+
+    return compile_file(example_model_path)
+
+
+@pytest.fixture(scope="session")
 def default_model_path() -> Path:
     """The project's own Yamnet-256, built with TensorFlow once and cached."""
     from harness.models.yamnet256 import default_model_path as build_or_get

@@ -8,13 +8,11 @@ import hashlib
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import serial
 
-from harness.compiler import compile_file
 from harness.device import verify_identity
 from harness.firmware import build_firmware
 from harness.golden import GoldenModel
@@ -31,32 +29,19 @@ from harness.link.protocol import (
 from harness.loaders.host import HostLoader
 from harness.targets import load_target
 
-from example_model import example_model
 from lossy_transport import LossyTransport
 
 RUNS = 50
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("link") / "example.tflite"
-    path.write_bytes(example_model())
-    return path
+def image(example_compiled):
+    return build_firmware(example_compiled, load_target("host"))
 
 
 @pytest.fixture(scope="module")
-def compiled(model_path):
-    return compile_file(model_path)
-
-
-@pytest.fixture(scope="module")
-def image(compiled):
-    return build_firmware(compiled, load_target("host"))
-
-
-@pytest.fixture(scope="module")
-def golden(model_path) -> GoldenModel:
-    return GoldenModel(model_path, keep_intermediates=True)
+def golden(example_model_path) -> GoldenModel:
+    return GoldenModel(example_model_path, keep_intermediates=True)
 
 
 @pytest.fixture
@@ -82,7 +67,7 @@ def random_inputs(count: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(-128, 128, (count, 1, 8, 6, 1), dtype=np.int8)
 
 
-def test_hello_describes_the_build(client, image, compiled, model_path):
+def test_hello_describes_the_build(client, image, example_compiled, example_model_path):
     info = client.hello()
     assert info.protocol_version == 2
     assert info.max_body == 1028
@@ -90,11 +75,11 @@ def test_hello_describes_the_build(client, image, compiled, model_path):
     assert info.input.scale == np.float32(0.05) and info.input.zero_point == 35
     assert (info.output.dtype, info.output.shape, info.output.bytes) == ("float32", (1, 3), 12)
     assert info.output.scale == 0 and info.output.zero_point == 0
-    assert info.model_sha256 == hashlib.sha256(model_path.read_bytes()).hexdigest()
+    assert info.model_sha256 == hashlib.sha256(example_model_path.read_bytes()).hexdigest()
     assert info.target == "host"
     assert info.build_id == image.build_id
-    assert info.layer_count == len(compiled.calls) == 7
-    assert info.arena_size == compiled.plan.arena_size
+    assert info.layer_count == len(example_compiled.calls) == 7
+    assert info.arena_size == example_compiled.plan.arena_size
     assert (info.counter_unit, info.counter_hz, info.reset_reason) == (3, 1_000_000_000, 1)
     assert (info.counter_unit_name, info.reset_reason_name) == ("ns", "power-on")
     verify_identity(info, image, "test port")
@@ -132,11 +117,11 @@ def test_time_splits_runs_over_requests(client):
     assert client.stats.requests == 1 + 1 + 2  # HELLO, WRITE_INPUT, two TIME
 
 
-def test_read_layer_matches_golden_intermediates(client, golden, compiled):
+def test_read_layer_matches_golden_intermediates(client, golden, example_compiled):
     for x in random_inputs(3, seed=4):
         client.write_input(x.tobytes())
         golden.invoke(x)
-        for index, call in enumerate(compiled.calls):
+        for index, call in enumerate(example_compiled.calls):
             assert client.read_layer(index) == golden.tensor(call.outputs[0]).tobytes(), f"layer {index}"
         assert client.read_output() == golden.invoke(x).tobytes()  # READ_LAYER ran the model too
 

@@ -9,15 +9,12 @@ import numpy as np
 import pytest
 import serial
 
-from harness.compiler import compile_file
 from harness.device import Device, open_device
 from harness.firmware import build_firmware
 from harness.golden import GoldenModel
 from harness.link.protocol import DeviceError, ErrorCode, LinkClient, MessageType
 from harness.loaders.qemu import QemuLoader
 from harness.targets import load_target
-
-from example_model import example_model
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc is not installed"),
@@ -28,20 +25,8 @@ STACK_SIZE = 16 * 1024  # mps2-an505.ld's default HIL_STACK_SIZE
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("stack") / "example.tflite"
-    path.write_bytes(example_model())
-    return path
-
-
-@pytest.fixture(scope="module")
-def compiled(model_path):
-    return compile_file(model_path)
-
-
-@pytest.fixture(scope="module")
-def image(compiled):
-    return build_firmware(compiled, load_target("qemu-m33"))
+def image(example_compiled):
+    return build_firmware(example_compiled, load_target("qemu-m33"))
 
 
 def patch(seed: int) -> np.ndarray:
@@ -63,9 +48,9 @@ def test_one_inference_uses_a_plausible_repeatable_stack(image):
     assert second == first
 
 
-def test_measuring_runs_the_model_and_repeats_within_a_session(compiled, model_path):
-    golden = GoldenModel(model_path)
-    with open_device(compiled, load_target("qemu-m33")) as device:
+def test_measuring_runs_the_model_and_repeats_within_a_session(example_compiled, example_model_path):
+    golden = GoldenModel(example_model_path)
+    with open_device(example_compiled, load_target("qemu-m33")) as device:
         used = [device.measure_stack(patch(seed)) for seed in (2, 2, 3)]
         assert used[0] == used[1]  # the same input, the same depth: each request paints again
         assert all(u is not None and 0 < u < STACK_SIZE for u in used)
