@@ -34,11 +34,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The virtual environment is rebuilt only when the project's dependencies change.
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+stamp=.venv/.installed-$(cat pyproject.toml .ci/constraints.txt | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
     [ -x .venv/bin/python ] || python3 -m venv .venv
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[model,test]'
+    .venv/bin/python -m pip install --quiet -c .ci/constraints.txt -e '.[model,test]'
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
