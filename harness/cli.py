@@ -11,8 +11,6 @@ from harness import __version__
 from harness.errors import HilError
 from harness.targets import DEFAULT_TARGET
 
-DEFAULT_MODEL_NAME = "yamnet256"
-
 
 def _model_path(path: Path | None) -> Path:
     if path is not None:
@@ -25,7 +23,11 @@ def _model_path(path: Path | None) -> Path:
 def _model_name(args: argparse.Namespace) -> str | None:
     """The C prefix: as asked, else 'yamnet256' for the default model, else from the file name."""
     name = getattr(args, "name", None)
-    return name or (DEFAULT_MODEL_NAME if args.model is None else None)
+    if name or args.model is not None:
+        return name
+    from harness.models.yamnet256 import MODEL_NAME
+
+    return MODEL_NAME
 
 
 def cmd_compile(args: argparse.Namespace) -> int:

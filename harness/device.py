@@ -22,7 +22,6 @@ from harness.link.protocol import DeviceInfo, LinkClient, ProtocolMismatch
 from harness.loaders import make_loader
 from harness.targets import Target
 
-COUNTER_UNITS = {1: "cycles", 2: "instructions", 3: "ns"}
 DEFAULT_BAUD = 921_600
 OPEN_TIMEOUT_S = 10.0
 
@@ -90,7 +89,7 @@ class Device:
 
     @property
     def counter_unit(self) -> str:
-        return COUNTER_UNITS.get(self.info.counter_unit, f"unit {self.info.counter_unit}")
+        return self.info.counter_unit_name
 
     def run(self, inputs: np.ndarray, on_patch: Callable[[int], None] | None = None) -> RunResult:
         """Upload, infer and read back each patch in turn; `on_patch(i)` after each one."""

@@ -6,29 +6,15 @@ while the default optimized kernels may differ by one LSB (softmax).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
-import os
 from pathlib import Path
 
 import numpy as np
 
 from harness.errors import HilError
 from harness.io import save_array
-
-
-@contextlib.contextmanager
-def _quiet_stderr():
-    """LiteRT prints an INFO banner on stderr at creation; keep the user's terminal clean."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+from harness.quiet import native_stderr_shown_on_failure
 
 
 class GoldenModel:
@@ -37,7 +23,7 @@ class GoldenModel:
 
         content = model if isinstance(model, bytes) else Path(model).read_bytes()
         try:
-            with _quiet_stderr():
+            with native_stderr_shown_on_failure():  # LiteRT prints an INFO banner at creation
                 self._interpreter = Interpreter(
                     model_content=content,
                     experimental_op_resolver_type=OpResolverType.BUILTIN_REF,

@@ -164,8 +164,9 @@ def hil_model_path(hil_model_spec: ModelSpec) -> Path:
 def hil_compiled(hil_model_spec: ModelSpec, hil_model_path: Path, hil_target):
     from harness.compiler import compile_file
     from harness.compiler.compile import check_fits
+    from harness.models.yamnet256 import MODEL_NAME
 
-    name = "yamnet256" if hil_model_spec.path is None else None
+    name = MODEL_NAME if hil_model_spec.path is None else None
     with _as_failure():
         model = compile_file(hil_model_path, name)
         check_fits(model, hil_target)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import __version__
+from harness.compiler.codegen import layer_name
 from harness.errors import HilError
 from harness.firmware import FirmwareImage, build_flags, compiler_version, project_revision
 
@@ -69,7 +70,7 @@ def latency_record(unit: str, totals: tuple[int, ...], per_layer: tuple[int, ...
         "max": ordered[-1],
         "runs": len(ordered),
         "per_layer": [
-            {"name": f"op{call.op.index:02d}_{call.op.kind.lower()}", "operator": call.op.kind, "count": count}
+            {"name": layer_name(call), "operator": call.op.kind, "count": count}
             for call, count in zip(image.model.calls, per_layer)
         ],
         # Only cycles become time: instructions and host ns are not a board's milliseconds.

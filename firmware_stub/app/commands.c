@@ -252,6 +252,18 @@ static reply handle_write_input(const hil_packet *request)
     return r;
 }
 
+/* One measured run of the staged input: it is copied in outside the window, and the counter is
+ * aligned first so that counts repeat run after run. */
+static hil_status timed_run(const hil_observer *observer, uint32_t *ticks, uint32_t *failed_layer)
+{
+    copy_staged_input();
+    hil_board_counter_align();
+    const uint32_t started = hil_board_counter();
+    const hil_status status = model->invoke(observer, failed_layer);
+    *ticks = hil_board_counter() - started;
+    return status;
+}
+
 static reply handle_infer(const hil_packet *request)
 {
     if (request->length != 0u) {
@@ -260,12 +272,9 @@ static reply handle_infer(const hil_packet *request)
     if (staged_bytes != model->input.bytes) {
         return input_incomplete();
     }
-    copy_staged_input();
     uint32_t failed_layer = 0u;
-    hil_board_counter_align(); /* the same counter phase at every start: repeatable counts */
-    const uint32_t started = hil_board_counter();
-    const hil_status status = model->invoke(0, &failed_layer);
-    const uint32_t ticks = hil_board_counter() - started;
+    uint32_t ticks = 0u;
+    const hil_status status = timed_run(0, &ticks, &failed_layer);
     if (status != HIL_OK) {
         return kernel_failed(status, failed_layer);
     }
@@ -326,12 +335,9 @@ static reply handle_time(const hil_packet *request)
     timing_observer timing = {body + TIMED_HEADER_BYTES + 4u * runs, 0u};
     const hil_observer observer = {timing_before_layer, timing_after_layer, &timing};
     for (uint32_t run = 0; run < runs; ++run) {
-        copy_staged_input(); /* outside the measured window */
         uint32_t failed_layer = 0u;
-        hil_board_counter_align();
-        const uint32_t started = hil_board_counter();
-        const hil_status status = model->invoke(&observer, &failed_layer);
-        const uint32_t ticks = hil_board_counter() - started;
+        uint32_t ticks = 0u;
+        const hil_status status = timed_run(&observer, &ticks, &failed_layer);
         if (status != HIL_OK) {
             return kernel_failed(status, failed_layer);
         }

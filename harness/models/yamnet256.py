@@ -19,8 +19,6 @@ import importlib.util
 import io
 import logging
 import os
-import sys
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,9 +37,13 @@ from harness.patches import (
     synthetic_log_mel_patches,
 )
 from harness.paths import cache_dir
+from harness.quiet import native_stderr_shown_on_failure
 
 # Bump whenever a change here changes the built bytes, so cached models are rebuilt.
 RECIPE_VERSION = 1
+
+# The C prefix of the default model's generated code and its name in results.
+MODEL_NAME = "yamnet256"
 
 # The input quantization of the published ESC-10 model. Calibrating on patches clipped
 # and rounded to this grid gives our model nearly the same input quantization, so one set
@@ -74,31 +76,6 @@ _QUIET_TENSORFLOW_ENVIRONMENT = {
 
 
 @contextlib.contextmanager
-def _stderr_descriptor_replayed_on_failure() -> Iterator[None]:
-    """Send file descriptor 2 to a temporary file; replay what it got only if the block fails.
-
-    TensorFlow's C++ code writes there directly, past sys.stderr (a oneDNN notice at import,
-    the converter's summary). The redirection is process-wide, so it is kept to the build.
-    """
-    sys.stderr.flush()
-    saved_descriptor = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            sys.stderr.flush()
-            os.dup2(saved_descriptor, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
-            raise
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved_descriptor, 2)
-            os.close(saved_descriptor)
-
-
-@contextlib.contextmanager
 def _quiet_tensorflow() -> Iterator[None]:
     """Silence TensorFlow's logs and Keras' export messages while the model is built.
 
@@ -114,7 +91,7 @@ def _quiet_tensorflow() -> Iterator[None]:
         with (
             warnings.catch_warnings(),
             contextlib.redirect_stdout(io.StringIO()),
-            _stderr_descriptor_replayed_on_failure(),
+            native_stderr_shown_on_failure(),
         ):
             # Expected with int8 input: the representative dataset gives the input range.
             warnings.filterwarnings("ignore", "Statistics for quantized inputs", UserWarning)

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from harness.compiler.codegen import layer_name
+
 
 def test_timing_run_counts_every_layer(hil_device, hil_patches, hil_target, hil_compiled, hil_config, record_property):
     timing = hil_device.time(hil_patches[-1], hil_config.timing_runs)
@@ -17,7 +19,7 @@ def test_timing_run_counts_every_layer(hil_device, hil_patches, hil_target, hil_
     record_property("latency_median", totals[len(totals) // 2])
     record_property("latency_min", totals[0])
     record_property("latency_max", totals[-1])
-    names = [f"{call.op.index:02d}_{call.op.kind}" for call in hil_compiled.calls]
+    names = [layer_name(call) for call in hil_compiled.calls]
     record_property("latency_per_layer", json.dumps(dict(zip(names, timing.per_layer))))
 
 
