@@ -56,11 +56,17 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def cmd_model(args: argparse.Namespace) -> int:
     from harness.io import write_atomically
-    from harness.models.yamnet256 import default_model_path
+    from harness.models import yamnet256
 
-    source = default_model_path(num_classes=args.classes, seed=args.seed)
-    write_atomically(args.output, lambda tmp: tmp.write_bytes(source.read_bytes()))
-    print(f"wrote {args.output} (yamnet256, {args.classes} classes, seed {args.seed})")
+    arguments = (args.classes, args.seed)
+    if args.rebuild:
+        model, how = yamnet256.build_yamnet256(*arguments), "built now"
+    elif arguments == (yamnet256.DEFAULT_CLASSES, yamnet256.DEFAULT_SEED):
+        model, how = yamnet256.default_model_path().read_bytes(), "the committed default"
+    else:
+        model, how = yamnet256.built_model_path(*arguments).read_bytes(), "built on this machine"
+    write_atomically(args.output, lambda tmp: tmp.write_bytes(model))
+    print(f"wrote {args.output} (yamnet256, {args.classes} classes, seed {args.seed}, {how})")
     return 0
 
 
@@ -107,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True, help="where to write the .tflite")
     p.add_argument("--classes", type=int, default=10, help="classes of the dense head (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights (default 0)")
+    p.add_argument("--rebuild", action="store_true",
+                   help="build it now with TensorFlow, even the committed default (its bytes depend on the CPU)")
     p.set_defaults(run=cmd_model)
 
     p = commands.add_parser("infer", help="run inputs through the firmware on a target")
@@ -146,23 +154,41 @@ def _results_console():
     return console if console.is_terminal else Console(width=160)
 
 
+# hil compare's exit codes besides 0 (judged, no regression) and 2 (bad input).
+EXIT_REGRESSION = 1
+EXIT_NOT_COMPARABLE = 3  # parity held, but latency and footprint come from another environment
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.results.compare import Thresholds, compare, comparison_table, verdict_line
+    from harness.results.baselines import choose_baseline, is_baselines_folder
+    from harness.results.compare import Thresholds, compare, comparison_table, environment_text, verdict_line
     from harness.results.schema import load_run
 
     thresholds = Thresholds.load(args.thresholds, args.threshold)
-    baseline, candidate = load_run(args.baseline), load_run(args.candidate)
-    comparison = compare(baseline, candidate, thresholds)
+    candidate = load_run(args.candidate)
     console = _results_console()
+    baseline_source = args.baseline
+    if is_baselines_folder(baseline_source):
+        baseline_source, which = choose_baseline(baseline_source, candidate)
+        console.print(which, highlight=False, markup=False)
+    comparison = compare(load_run(baseline_source), candidate, thresholds)
+    if not comparison.comparable:
+        console.print(environment_text(comparison), highlight=False, markup=False)
     console.print(comparison_table(comparison))
     console.print(verdict_line(comparison), highlight=False, markup=False)
-    return 1 if comparison.regressed else 0
+    if comparison.regressed:
+        return EXIT_REGRESSION
+    return 0 if comparison.comparable else EXIT_NOT_COMPARABLE
 
 
 def _add_compare_command(commands) -> None:
-    p = commands.add_parser("compare", help="compare a run with a baseline; exit 1 on a regression")
+    p = commands.add_parser(
+        "compare",
+        help="compare a run with a baseline; exit 1 on a regression, 3 when the environments differ",
+    )
     p.add_argument("baseline", metavar="BASELINE", type=Path,
-                   help="run directory or run.json (e.g. results/baselines/qemu-m33.json)")
+                   help="run directory or run.json, or a folder of baselines (e.g. results/baselines), "
+                        "from which the one for the candidate's target and compiler is taken")
     p.add_argument("candidate", metavar="CANDIDATE", type=Path, help="run directory or run.json")
     p.add_argument("--threshold", action="append", default=[], metavar="NAME=PERCENT",
                    help="allowed growth, repeatable: latency.instructions (default 2), latency.cycles (5), "
@@ -198,14 +224,16 @@ def cmd_baseline_save(args: argparse.Namespace) -> int:
     run = load_run(args.run_dir)
     path = save_baseline(args.results_dir, args.run_dir)
     env = run["environment"]
-    print(f"saved {path}: run {run['run_id']} ({env['model_name']} on {env['target']}) is now the baseline")
+    print(f"saved {path}: run {run['run_id']} ({env['model_name']} on {env['target']}, built with "
+          f"{env['compiler']}) is now the baseline")
     return 0
 
 
 def _add_baseline_command(commands) -> None:
     p = commands.add_parser("baseline", help="keep a run as the reference `hil compare` checks against")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    save = actions.add_parser("save", help="copy a run's run.json to RESULTS_DIR/baselines/<target>.json")
+    save = actions.add_parser(
+        "save", help="copy a run's run.json to RESULTS_DIR/baselines/<target>/<compiler>.json")
     save.add_argument("run_dir", metavar="RUN", type=Path, help="run directory or run.json")
     save.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR,
                       help="where baselines/ is (default: results)")

@@ -45,7 +45,7 @@ def example_compiled(example_model_path):
 
 @pytest.fixture(scope="session")
 def default_model_path() -> Path:
-    """The project's own Yamnet-256, built with TensorFlow once and cached."""
-    from harness.models.yamnet256 import default_model_path as build_or_get
+    """The project's own Yamnet-256, as the repository keeps it."""
+    from harness.models.yamnet256 import default_model_path as packaged
 
-    return build_or_get()
+    return packaged()

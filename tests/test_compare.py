@@ -75,19 +75,50 @@ def test_a_less_exact_candidate_fails(capsys, tmp_path):
     assert "regression" in table_row(out, "parity.exact_patches")
 
 
-def test_a_baseline_of_another_model_is_refused(capsys, tmp_path):
-    other = make_run(environment={"model_sha256": OTHER_MODEL_SHA256})
-    code, out, err = cli_compare(capsys, tmp_path, other, candidate())
-    assert code == 2 and out == ""
-    assert err.startswith("hil compare: error: cannot compare")
-    assert f"sha256 {OTHER_MODEL_SHA256[:12]}" in err and "the baseline is of model yamnet256" in err
-    assert "Traceback" not in err
+DEBIAN_13_COMPILER = "arm-none-eabi-gcc (15:14.2.rel1-1) 14.2.1 20241119"
 
 
-def test_a_baseline_of_another_target_is_refused(capsys, tmp_path):
-    host = make_run(environment={"target": "host"})
-    code, _, err = cli_compare(capsys, tmp_path, host, candidate())
-    assert code == 2 and "the baseline ran on target host but the candidate on qemu-m33" in err
+def test_another_compiler_is_named_and_its_figures_are_not_judged(capsys, tmp_path):
+    """A slower, bigger run built by another compiler is not a regression of the code: exit 3."""
+    other = candidate(environment={"compiler": DEBIAN_13_COMPILER}, latency={"median": 260_000_000},
+                      footprint=footprint(code_flash=70_000))
+    code, out, err = cli_compare(capsys, tmp_path, make_run(), other)
+    assert code == 3, err
+    assert "the environments differ: compiler (baseline: arm-none-eabi-gcc (15:12.2.rel1-1) 12.2.1 20221205; " \
+           f"candidate: {DEBIAN_13_COMPILER})" in " ".join(out.split())
+    for metric in ("latency.median", "footprint.code_flash", "footprint.total_flash"):
+        row = table_row(out, metric)
+        assert "info" in row and "not judged: the compiler differs" in row and "regression" not in row
+    assert out.strip().splitlines()[-1] == "not comparable: the compiler differs; parity shows no regression"
+
+
+def test_parity_is_judged_whatever_the_environment(capsys, tmp_path):
+    other = candidate(environment={"compiler": DEBIAN_13_COMPILER}, parity={"exact_patches": 63})
+    code, out, _ = cli_compare(capsys, tmp_path, make_run(), other)
+    assert code == 1
+    assert "regression" in table_row(out, "parity.exact_patches")
+    assert out.strip().splitlines()[-1] == "1 regression: parity.exact_patches"
+
+
+@pytest.mark.parametrize("environment, parts", [
+    ({"model_sha256": OTHER_MODEL_SHA256}, "model"),
+    ({"target": "host"}, "target"),
+    ({"flags": ["-std=c99", "-O0", "-mcpu=cortex-m33"]}, "flags"),
+    ({"compiler": None}, "compiler"),
+    ({"compiler": DEBIAN_13_COMPILER, "flags": ["-O3"]}, "compiler and flags"),
+])
+def test_each_part_of_the_environment_is_named_when_it_differs(environment, parts):
+    comparison = compare(make_run(environment=environment), candidate(latency={"median": 300_000_000}))
+    assert not comparison.comparable and not comparison.regressed
+    verb = "differs" if " and " not in parts else "differ"
+    assert comparison.row("latency.median").note == f"not judged: the {parts} {verb}"
+    assert comparison.row("parity.exact_patches").verdict == "ok"
+
+
+def test_the_host_and_the_run_date_are_not_the_environment():
+    other = candidate(environment={"host": {"hostname": "other", "platform": "Linux-6.12", "python": "3.13.1"},
+                                   "git_sha": "0123456789ab", "build_id": "another"})
+    assert compare(make_run(), other).comparable
 
 
 @pytest.mark.parametrize("content, message", [
@@ -250,15 +281,19 @@ def test_compare_validates_dicts():
 
 # --- baselines --------------------------------------------------------------------------------
 
-def test_save_baseline_copies_run_json_byte_for_byte(tmp_path):
+def test_save_baseline_keeps_one_per_target_and_compiler(tmp_path):
     run_dir = write_run(tmp_path / "runs", make_run())
     path = save_baseline(tmp_path / "results", run_dir)
-    assert path == baseline_path(tmp_path / "results", "qemu-m33")
-    assert path == tmp_path / "results" / "baselines" / "qemu-m33.json"
+    assert path == baseline_path(tmp_path / "results" / "baselines", "qemu-m33", make_run()["environment"]["compiler"])
+    assert path == tmp_path / "results/baselines/qemu-m33/arm-none-eabi-gcc-15-12.2.rel1-1-12.2.1-20221205.json"
     assert path.read_bytes() == (run_dir / "run.json").read_bytes()
     newer = write_run(tmp_path / "runs", candidate())
     save_baseline(tmp_path / "results", newer / "run.json")
     assert json.loads(path.read_text())["run_id"] == candidate()["run_id"]
+    other_compiler = write_run(tmp_path / "runs", make_run(environment={"compiler": DEBIAN_13_COMPILER,
+                                                                        "date": "2026-11-27T06:15:02Z"}))
+    beside = save_baseline(tmp_path / "results", other_compiler)
+    assert beside.parent == path.parent and beside != path and path.is_file()
 
 
 def test_an_invalid_run_is_not_saved_as_a_baseline(tmp_path):
@@ -272,7 +307,7 @@ def test_an_invalid_run_is_not_saved_as_a_baseline(tmp_path):
 
 def test_baseline_path_refuses_what_is_not_a_target_id(tmp_path):
     with pytest.raises(HilError, match="not a target id"):
-        baseline_path(tmp_path, "../etc")
+        baseline_path(tmp_path, "../etc", "gcc")
 
 
 def test_baseline_save_then_compare_from_the_command_line(capsys, tmp_path):
@@ -280,10 +315,44 @@ def test_baseline_save_then_compare_from_the_command_line(capsys, tmp_path):
     run_dir = write_run(tmp_path / "runs", make_run())
     code, out, err = run_cli(capsys, "baseline", "save", run_dir, "--results-dir", results)
     assert code == 0, err
-    assert f"saved {results / 'baselines' / 'qemu-m33.json'}" in out and make_run()["run_id"] in out
+    saved = next((results / "baselines" / "qemu-m33").glob("*.json"))
+    assert f"saved {saved}" in out and make_run()["run_id"] in out
     slower = write_run(tmp_path / "runs", candidate(latency={"median": 206_000_000}))
-    code, out, _ = run_cli(capsys, "compare", results / "baselines" / "qemu-m33.json", slower)
+    code, out, _ = run_cli(capsys, "compare", saved, slower)
     assert code == 1 and "regression" in table_row(out, "latency.median")
+
+
+def test_a_baselines_folder_gives_the_baseline_of_the_candidates_compiler(capsys, tmp_path):
+    results = tmp_path / "results"
+    for run in (make_run(), make_run(environment={"compiler": DEBIAN_13_COMPILER, "date": "2026-11-20T00:00:00Z"},
+                                     latency={"median": 150_000_000})):
+        save_baseline(results, write_run(tmp_path / "runs", run))
+    slower = write_run(tmp_path / "candidates", candidate(latency={"median": 206_000_000}))
+    code, out, _ = run_cli(capsys, "compare", results / "baselines", slower)
+    assert code == 1 and "regression" in table_row(out, "latency.median")
+    assert "baseline for qemu-m33 built with arm-none-eabi-gcc (15:12.2.rel1-1)" in " ".join(out.split())
+    newer = write_run(tmp_path / "candidates2", candidate(environment={"compiler": DEBIAN_13_COMPILER},
+                                                           latency={"median": 151_000_000}))
+    code, out, _ = run_cli(capsys, "compare", results / "baselines", newer)
+    assert code == 0 and "ok" in table_row(out, "latency.median")
+
+
+def test_a_baselines_folder_without_the_candidates_compiler_judges_parity_only(capsys, tmp_path):
+    results = tmp_path / "results"
+    save_baseline(results, write_run(tmp_path / "runs", make_run()))
+    other = write_run(tmp_path / "candidates", candidate(environment={"compiler": DEBIAN_13_COMPILER}))
+    code, out, _ = run_cli(capsys, "compare", results / "baselines", other)
+    text = " ".join(out.split())
+    assert code == 3
+    assert f"no baseline for qemu-m33 built with {DEBIAN_13_COMPILER}" in text and "hil baseline save" in text
+    assert "the environments differ: compiler" in text
+
+
+def test_a_baselines_folder_without_the_target_exits_2(capsys, tmp_path):
+    (tmp_path / "baselines").mkdir()
+    run = write_run(tmp_path / "runs", make_run())
+    code, out, err = run_cli(capsys, "compare", tmp_path / "baselines", run)
+    assert code == 2 and "no baseline for target qemu-m33" in err and "Traceback" not in err
 
 
 def test_baseline_save_of_a_missing_run_exits_2(capsys, tmp_path):

@@ -1,6 +1,8 @@
 """Tests of the project's default model: the seeded int8 Yamnet-256 and its cache."""
 
+import hashlib
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+from harness.cli import main
 from harness.errors import HilError
 from harness.models import yamnet256
 from harness.patches import quantize, structured_int8_inputs, synthetic_log_mel_patches
@@ -31,6 +34,7 @@ PUBLISHED_OPERATORS = (
     + ["MEAN", "FULLY_CONNECTED", "SOFTMAX", "DEQUANTIZE"]
 )
 REPOSITORY = Path(__file__).resolve().parents[1]
+BASELINES = REPOSITORY / "results" / "baselines"
 
 
 def _reference_interpreter(model: Path | bytes) -> Interpreter:
@@ -59,12 +63,20 @@ def _run(interpreter: Interpreter, inputs: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    """The default model, built once for this module into a temporary cache."""
+def model_path() -> Path:
+    """The default model as the repository keeps it."""
+    return yamnet256.default_model_path()
+
+
+@pytest.fixture(scope="module")
+def rebuilt_model(tmp_path_factory) -> bytes:
+    """The default model built on this machine by the command that regenerates it."""
     pytest.importorskip("tensorflow", reason=TENSORFLOW_NEEDED)
+    output = tmp_path_factory.mktemp("rebuilt") / "yamnet256.tflite"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HIL_CACHE_DIR", str(tmp_path_factory.mktemp("hil-cache")))
-        return yamnet256.default_model_path()
+        assert main(["model", "yamnet256", "--rebuild", "-o", str(output)]) == 0
+    return output.read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -131,15 +143,91 @@ def test_outputs_are_probabilities_that_vary_with_the_input(interpreter):
     assert outputs[len(structured) :].max(axis=1).mean() < 0.9  # not one-hot everywhere
 
 
-# --- the cache --------------------------------------------------------------------------
+# --- the committed default: the same bytes everywhere --------------------------------------
 
 
-def test_the_cache_serves_the_built_file_without_rebuilding(model_path, monkeypatch):
-    monkeypatch.setenv("HIL_CACHE_DIR", str(model_path.parents[1]))
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_committed_baseline_names_the_committed_default_model(model_path):
+    """The nightly gate compares against these: a default model with other bytes fails it."""
+    baselines = [json.loads(path.read_text()) for path in sorted(BASELINES.rglob("*.json"))]
+    named = [run for run in baselines if run["environment"]["model_name"] == yamnet256.MODEL_NAME]
+    assert named, f"no committed baseline of {yamnet256.MODEL_NAME} under {BASELINES}"
+    for run in named:
+        assert run["environment"]["model_sha256"] == _sha256(model_path), run["run_id"]
+
+
+def test_the_default_model_is_served_without_tensorflow_or_a_build():
+    code = (
+        "import sys; sys.modules['tensorflow'] = None\n"
+        "from harness.models import yamnet256\n"
+        "yamnet256.build_yamnet256 = None\n"
+        "print(yamnet256.default_model_path())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPOSITORY, capture_output=True, text=True, check=True
+    )
+    assert Path(result.stdout.strip()) == yamnet256.PACKAGED_MODEL
+
+
+def test_the_model_command_writes_the_committed_bytes(model_path, tmp_path, monkeypatch):
     monkeypatch.setattr(yamnet256, "build_yamnet256", pytest.fail)
-    assert yamnet256.default_model_path() == model_path
-    assert [p.name for p in model_path.parent.iterdir()] == [model_path.name]  # no temporary left
-    assert model_path.stat().st_mode & 0o777 == 0o644
+    assert main(["model", "yamnet256", "-o", str(tmp_path / "m.tflite")]) == 0
+    assert (tmp_path / "m.tflite").read_bytes() == model_path.read_bytes()
+
+
+def test_a_missing_default_model_says_how_to_restore_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(yamnet256, "PACKAGED_MODEL", tmp_path / "yamnet256.tflite")
+    with pytest.raises(HilError, match="--rebuild"):
+        yamnet256.default_model_path()
+
+
+def _structure(model: Path | bytes) -> list:
+    """Everything but the values: operators with their tensors' names, shapes, types and the
+    layout of their quantization (how many scales, along which axis, zero points of weights)."""
+    interpreter = _reference_interpreter(model)
+    tensors = {tensor["index"]: tensor for tensor in interpreter.get_tensor_details()}
+
+    def tensor(index: int) -> tuple:
+        details = tensors[index]
+        quantization = details["quantization_parameters"]
+        return (
+            details["name"], tuple(details["shape"]), np.dtype(details["dtype"]).name,
+            len(quantization["scales"]), int(quantization["quantized_dimension"]),
+        )
+
+    return [
+        (op["op_name"], [tensor(i) for i in op["inputs"] if i >= 0], [tensor(i) for i in op["outputs"]])
+        for op in interpreter._get_ops_details()
+    ]
+
+
+@pytest.mark.slow
+def test_the_regenerate_command_gives_the_committed_architecture_and_quantization(model_path, rebuilt_model):
+    assert _structure(rebuilt_model) == _structure(model_path)
+    built, committed = _reference_interpreter(rebuilt_model), _reference_interpreter(model_path)
+    built_scale, built_zero_point = built.get_input_details()[0]["quantization"]
+    scale, zero_point = committed.get_input_details()[0]["quantization"]
+    # Calibration is float arithmetic: another CPU may move the input grid by a rounding, no more.
+    assert built_scale == pytest.approx(scale, rel=1e-3)
+    assert abs(built_zero_point - zero_point) <= 1
+
+
+# --- the cache of other variants ------------------------------------------------------------
+
+
+def test_the_cache_serves_a_built_file_without_rebuilding(monkeypatch, tmp_path):
+    monkeypatch.setenv("HIL_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(yamnet256, "_tensorflow_versions", lambda: "tensorflow-fake")
+    monkeypatch.setattr(yamnet256, "build_yamnet256", lambda num_classes, seed: b"model bytes")
+    path = yamnet256.built_model_path(num_classes=3, seed=1)
+    monkeypatch.setattr(yamnet256, "build_yamnet256", pytest.fail)
+    assert yamnet256.built_model_path(num_classes=3, seed=1) == path
+    assert path.read_bytes() == b"model bytes"
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 def test_the_cache_name_holds_everything_that_changes_the_bytes(monkeypatch):
@@ -165,9 +253,9 @@ def test_an_interrupted_write_leaves_no_file(monkeypatch, tmp_path):
     with monkeypatch.context() as patch:
         patch.setattr(os, "replace", interrupted_replace)
         with pytest.raises(KeyboardInterrupt):
-            yamnet256.default_model_path()
+            yamnet256.built_model_path()
     assert list((tmp_path / "models").iterdir()) == []
-    assert yamnet256.default_model_path().read_bytes() == b"model bytes"
+    assert yamnet256.built_model_path().read_bytes() == b"model bytes"
 
 
 @needs_tensorflow
@@ -177,7 +265,7 @@ def test_an_unwritable_cache_says_how_to_fix_it(monkeypatch, tmp_path):
     monkeypatch.setenv("HIL_CACHE_DIR", str(blocker))
     monkeypatch.setattr(yamnet256, "build_yamnet256", lambda num_classes, seed: b"model bytes")
     with pytest.raises(HilError, match="HIL_CACHE_DIR"):
-        yamnet256.default_model_path()
+        yamnet256.built_model_path()
 
 
 # --- TensorFlow stays optional ----------------------------------------------------------
@@ -200,27 +288,27 @@ def test_without_tensorflow_the_error_says_what_to_install(monkeypatch, tmp_path
     with pytest.raises(HilError, match="pip install tensorflow-cpu"):
         yamnet256.build_yamnet256()
     with pytest.raises(HilError, match="pip install tensorflow-cpu"):
-        yamnet256.default_model_path()
+        yamnet256.built_model_path()
 
 
 @pytest.mark.parametrize("arguments", [{"num_classes": 0}, {"seed": -1}, {"num_classes": 2.5}])
 def test_bad_arguments_are_refused_before_any_work(arguments):
     with pytest.raises(HilError):
-        yamnet256.default_model_path(**arguments)
+        yamnet256.built_model_path(**arguments)
 
 
 # --- determinism (each test builds the model again) -------------------------------------
 
 
 @pytest.mark.slow
-def test_two_builds_with_the_same_arguments_are_byte_identical(model_path):
-    assert yamnet256.build_yamnet256(num_classes=10, seed=0) == model_path.read_bytes()
+def test_two_builds_on_one_machine_are_byte_identical(rebuilt_model):
+    assert yamnet256.build_yamnet256() == rebuilt_model
 
 
 @pytest.mark.slow
-def test_other_arguments_give_another_model_with_that_many_classes(model_path):
+def test_other_arguments_give_another_model_with_that_many_classes(rebuilt_model):
     model = yamnet256.build_yamnet256(num_classes=3, seed=1)
-    assert model != model_path.read_bytes()
+    assert model != rebuilt_model
     interpreter = _reference_interpreter(model)
     assert _operator_names(interpreter) == PUBLISHED_OPERATORS
     (model_output,) = interpreter.get_output_details()

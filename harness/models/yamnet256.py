@@ -7,8 +7,14 @@ to synthetic log-mel patches so that every layer's activations are realistic (ne
 dead nor saturated) and different inputs give different class outputs. It exercises the
 engine and the measurements like the real model does; its predictions mean nothing.
 
-TensorFlow is needed only to build it (`pip install tensorflow-cpu`), and it is imported
-only inside `build_yamnet256`. `default_model_path` builds the model once and caches it.
+The default model (10 classes, seed 0) is kept in the repository beside this file, because
+its bytes are not the same on every machine: building and calibrating it is float arithmetic
+whose last bits depend on the CPU, and every committed baseline names the model by its SHA-256.
+`hil model yamnet256 --rebuild -o harness/models/yamnet256.tflite` regenerates it (then save
+new baselines); tests check that the build still gives the same architecture and quantization.
+
+TensorFlow is needed only to build a model (`pip install tensorflow-cpu`), and it is imported
+only inside `build_yamnet256`. `built_model_path` builds other variants once and caches them.
 """
 
 from __future__ import annotations
@@ -44,6 +50,10 @@ RECIPE_VERSION = 1
 
 # The C prefix of the default model's generated code and its name in results.
 MODEL_NAME = "yamnet256"
+
+# The arguments of the default model, the one kept in the repository (PACKAGED_MODEL).
+DEFAULT_CLASSES = 10
+DEFAULT_SEED = 0
 
 # The input quantization of the published ESC-10 model. Calibrating on patches clipped
 # and rounded to this grid gives our model nearly the same input quantization, so one set
@@ -252,7 +262,7 @@ def _check_arguments(num_classes: int, seed: int) -> None:
         raise HilError(f"seed must be a non-negative integer, got {seed!r}")
 
 
-def build_yamnet256(num_classes: int = 10, seed: int = 0) -> bytes:
+def build_yamnet256(num_classes: int = DEFAULT_CLASSES, seed: int = DEFAULT_SEED) -> bytes:
     """Build the seeded int8 Yamnet-256 and return its .tflite bytes.
 
     The same arguments give the same bytes with the same TensorFlow on the same machine.
@@ -276,7 +286,19 @@ def build_yamnet256(num_classes: int = 10, seed: int = 0) -> bytes:
         return _convert_to_int8(tf, model, patches)
 
 
-# --- the cache --------------------------------------------------------------------------
+# --- the packaged default and the cache --------------------------------------------------
+
+PACKAGED_MODEL = Path(__file__).with_name("yamnet256.tflite")
+
+
+def default_model_path() -> Path:
+    """The default model as committed: the same bytes on every machine, no TensorFlow needed."""
+    if not PACKAGED_MODEL.is_file():
+        raise HilError(
+            f"the default model {PACKAGED_MODEL} is missing from this installation; restore it from the "
+            f"repository, or regenerate it with: hil model yamnet256 --rebuild -o {PACKAGED_MODEL}"
+        )
+    return PACKAGED_MODEL
 
 
 def cached_model_name(num_classes: int, seed: int) -> str:
@@ -287,8 +309,8 @@ def cached_model_name(num_classes: int, seed: int) -> str:
     )
 
 
-def default_model_path(num_classes: int = 10, seed: int = 0) -> Path:
-    """Return the path of the cached default model, building it on first use."""
+def built_model_path(num_classes: int = DEFAULT_CLASSES, seed: int = DEFAULT_SEED) -> Path:
+    """A model built on this machine with these arguments, cached after the first build."""
     _check_arguments(num_classes, seed)
     try:
         folder = cache_dir("models")

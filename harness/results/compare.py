@@ -12,10 +12,16 @@ The rules (docs/results.md):
 
 A judged metric that moved the other way by more than its threshold is "better"; an unknown
 value on either side, or a metric that is only reported, is "info".
+
+Latency and footprint depend on the environment that built the firmware (target, model,
+compiler, flags): when any of these differs between the two runs, they are reported but not
+judged, and the comparison names what differs. Parity does not depend on it (bit-exactness is
+the same on every machine) and is judged always.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -129,12 +135,50 @@ class Row:
 
 
 @dataclass(frozen=True)
+class EnvironmentDifference:
+    part: str  # one of ENVIRONMENT_PARTS
+    baseline: str
+    candidate: str
+
+    def __str__(self) -> str:
+        return f"{self.part} (baseline: {self.baseline}; candidate: {self.candidate})"
+
+
+def _model_identity(env: dict) -> str:
+    return f"{env['model_name']} sha256 {env['model_sha256']}"
+
+
+# What latency and footprint figures depend on besides the code, as the environment block says it.
+ENVIRONMENT_PARTS = {
+    "target": lambda env: env["target"],
+    "model": _model_identity,
+    "compiler": lambda env: str(env["compiler"]),  # null: unknown, never equal to a known one
+    "flags": lambda env: " ".join(env["flags"]),
+}
+
+
+def environment_differences(baseline_env: dict, candidate_env: dict) -> tuple[EnvironmentDifference, ...]:
+    differences = []
+    for part, describe in ENVIRONMENT_PARTS.items():
+        b, c = describe(baseline_env), describe(candidate_env)
+        if b != c or (part == "compiler" and baseline_env["compiler"] is None):
+            differences.append(EnvironmentDifference(part, b, c))
+    return tuple(differences)
+
+
+@dataclass(frozen=True)
 class Comparison:
     baseline_id: str
     candidate_id: str
     model_name: str
     target: str
     rows: tuple[Row, ...]
+    environment_differences: tuple[EnvironmentDifference, ...] = ()
+
+    @property
+    def comparable(self) -> bool:
+        """True when latency and footprint were judged: both runs share one environment."""
+        return not self.environment_differences
 
     @property
     def regressions(self) -> list[Row]:
@@ -152,35 +196,34 @@ class Comparison:
 
 
 def compare(baseline: dict, candidate: dict, thresholds: Thresholds | None = None) -> Comparison:
-    """Judge the candidate against the baseline; refuses runs of another model or target."""
+    """Judge the candidate against the baseline: parity always; latency and footprint only when
+    both runs come from the same environment (else they are reported as info)."""
     thresholds = thresholds or Thresholds()
     baseline = validate_run(baseline, "baseline")
     candidate = validate_run(candidate, "candidate")
-    _check_same_subject(baseline, candidate)
-    rows = [*_parity_rows(baseline["parity"], candidate["parity"]),
-            *_latency_rows(baseline["latency"], candidate["latency"], thresholds),
-            _row("throughput.patches_per_second", baseline["throughput"]["patches_per_second"],
-                 candidate["throughput"]["patches_per_second"], None, note="end to end, link included; not judged"),
-            *_footprint_rows(baseline["footprint"], candidate["footprint"], thresholds)]
+    differences = environment_differences(baseline["environment"], candidate["environment"])
+    environment_rows = [*_latency_rows(baseline["latency"], candidate["latency"], thresholds),
+                        _row("throughput.patches_per_second", baseline["throughput"]["patches_per_second"],
+                             candidate["throughput"]["patches_per_second"], None,
+                             note="end to end, link included; not judged"),
+                        *_footprint_rows(baseline["footprint"], candidate["footprint"], thresholds)]
+    if differences:
+        environment_rows = [_unjudged(row, differences) for row in environment_rows]
+    rows = [*_parity_rows(baseline["parity"], candidate["parity"]), *environment_rows]
     env = candidate["environment"]
-    return Comparison(baseline["run_id"], candidate["run_id"], env["model_name"], env["target"], tuple(rows))
+    return Comparison(baseline["run_id"], candidate["run_id"], env["model_name"], env["target"], tuple(rows),
+                      differences)
 
 
-def _check_same_subject(baseline: dict, candidate: dict) -> None:
-    b, c = baseline["environment"], candidate["environment"]
-    problems = []
-    if b["model_sha256"] != c["model_sha256"]:
-        problems.append(
-            f"the baseline is of model {b['model_name']} (sha256 {b['model_sha256'][:12]}...) but the candidate "
-            f"of model {c['model_name']} (sha256 {c['model_sha256'][:12]}...)"
-        )
-    if b["target"] != c["target"]:
-        problems.append(f"the baseline ran on target {b['target']} but the candidate on {c['target']}")
-    if problems:
-        raise HilError(
-            f"cannot compare {candidate['run_id']} with baseline {baseline['run_id']}: {'; '.join(problems)}. "
-            f"A baseline must be a run of the same model on the same target"
-        )
+def _what_differs(differences: tuple[EnvironmentDifference, ...]) -> str:
+    """'the compiler differs', 'the compiler and flags differ'."""
+    parts = [difference.part for difference in differences]
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f"the {listed} differ{'s' if len(parts) == 1 else ''}"
+
+
+def _unjudged(row: Row, differences: tuple[EnvironmentDifference, ...]) -> Row:
+    return dataclasses.replace(row, verdict=INFO, note=f"not judged: {_what_differs(differences)}")
 
 
 def _row(metric, base, cand, worse: str | None, threshold: float = 0.0, note: str = "", rounding: float = 0.0) -> Row:
@@ -302,10 +345,24 @@ def comparison_table(comparison: Comparison):
     return table
 
 
+def environment_text(comparison: Comparison) -> str:
+    """What differs between the two runs' environments, and what that means; '' when nothing does."""
+    if comparison.comparable:
+        return ""
+    return (
+        "the environments differ: " + "; ".join(str(d) for d in comparison.environment_differences)
+        + ". Latency and footprint depend on these, so they are shown but not judged: a difference there is "
+        "not a regression of the code. Parity does not depend on them and is judged. Compare against a "
+        "baseline made in the candidate's environment (hil baseline save RUN keeps one per target and compiler)."
+    )
+
+
 def verdict_line(comparison: Comparison) -> str:
     regressions = comparison.regressions
-    if not regressions:
-        better = [row.metric for row in comparison.rows if row.verdict == BETTER]
-        return "no regression" + (f"; better: {', '.join(better)}" if better else "")
-    return f"{len(regressions)} regression{'s' if len(regressions) > 1 else ''}: " + ", ".join(
-        row.metric for row in regressions)
+    if regressions:
+        return f"{len(regressions)} regression{'s' if len(regressions) > 1 else ''}: " + ", ".join(
+            row.metric for row in regressions)
+    if not comparison.comparable:
+        return f"not comparable: {_what_differs(comparison.environment_differences)}; parity shows no regression"
+    better = [row.metric for row in comparison.rows if row.verdict == BETTER]
+    return "no regression" + (f"; better: {', '.join(better)}" if better else "")
