@@ -12,17 +12,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.audio.patches import structured_int8_inputs
+from harness.build.footprint import measure_footprint
 from harness.compiler import compile_file
-from harness.device import open_device
+from harness.device.session import open_device
 from harness.errors import HilError
-from harness.footprint import measure_footprint
-from harness.golden import golden_outputs
-from harness.metrics import parity_metrics
-from harness.patches import structured_int8_inputs
+from harness.parity.golden import golden_outputs
+from harness.parity.metrics import parity_metrics
 from harness.results.history import append_history
+from harness.results.record import RunData, latency_record, run_json, utc_now, writable_results_dir, write_run
+from harness.results.report import inference_text, write_report_files
 from harness.results.schema import validate_run
-from harness.run_record import RunData, latency_record, run_json, utc_now, writable_results_dir, write_run
-from harness.run_report import inference_text, write_report_files
 from harness.targets import Target, load_target
 
 TIMING_RUNS = 5

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.compiler import compile_file
-from harness.device import open_device
+from harness.device.session import open_device
 from harness.errors import HilError
 from harness.inputs import stack_inputs
 from harness.io import load_array, save_array

@@ -175,7 +175,7 @@ def hil_compiled(hil_model_spec: ModelSpec, hil_model_path: Path, hil_target):
 
 @pytest.fixture(scope="session")
 def hil_firmware(hil_compiled, hil_target):
-    from harness.firmware import build_firmware
+    from harness.build.firmware import build_firmware
 
     with _as_failure():
         return build_firmware(hil_compiled, hil_target)
@@ -184,7 +184,7 @@ def hil_firmware(hil_compiled, hil_target):
 @pytest.fixture(scope="session")
 def hil_running(hil_firmware, hil_config: HilConfig) -> Iterator[RunningTarget]:
     """The target running the image, stopped at the end of the session."""
-    from harness.loaders import make_loader
+    from harness.device.loaders import make_loader
 
     with _as_failure():
         loader = make_loader(hil_firmware.target, hil_config.port)
@@ -195,8 +195,8 @@ def hil_running(hil_firmware, hil_config: HilConfig) -> Iterator[RunningTarget]:
 
 @pytest.fixture(scope="session")
 def hil_link(hil_running: RunningTarget, hil_firmware, hil_config: HilConfig):
-    from harness.device import DEFAULT_BAUD, open_port
-    from harness.link.protocol import LinkClient
+    from harness.device.link.protocol import LinkClient
+    from harness.device.session import DEFAULT_BAUD, open_port
 
     baud = hil_config.baud or hil_firmware.target.baud or DEFAULT_BAUD
     with _as_failure():
@@ -207,7 +207,7 @@ def hil_link(hil_running: RunningTarget, hil_firmware, hil_config: HilConfig):
 
 @pytest.fixture(scope="session")
 def hil_device(hil_link, hil_firmware, hil_running: RunningTarget):
-    from harness.device import Device
+    from harness.device.session import Device
 
     with _as_failure():
         return Device(hil_link, hil_firmware, hil_running.url)
@@ -216,7 +216,7 @@ def hil_device(hil_link, hil_firmware, hil_running: RunningTarget):
 @pytest.fixture(scope="session")
 def hil_patches(hil_compiled, hil_config: HilConfig) -> np.ndarray:
     """Reference input patches: edge cases, random int8 and quantized synthetic log-mel patches."""
-    from harness.patches import structured_int8_inputs
+    from harness.audio.patches import structured_int8_inputs
 
     tensor = hil_compiled.graph.tensor(hil_compiled.graph.inputs[0])
     if tensor.dtype != "int8" or tensor.quant is None:
@@ -228,7 +228,7 @@ def hil_patches(hil_compiled, hil_config: HilConfig) -> np.ndarray:
 @pytest.fixture(scope="session")
 def hil_results_folder(hil_config: HilConfig) -> Path:
     """results/pytest_<UTC time>_<target>/: what the suite keeps of this session (per-patch outputs)."""
-    from harness.run_record import utc_now, writable_results_dir
+    from harness.results.record import utc_now, writable_results_dir
 
     with _as_failure():
         root = writable_results_dir(hil_config.results_dir)
@@ -239,7 +239,7 @@ def hil_results_folder(hil_config: HilConfig) -> Path:
 
 @pytest.fixture(scope="session")
 def hil_golden(hil_model_path: Path, hil_patches: np.ndarray) -> np.ndarray:
-    from harness.golden import golden_outputs
+    from harness.parity.golden import golden_outputs
 
     with _as_failure():
         return golden_outputs(hil_model_path, hil_patches)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.build.host_engine import HostEngine
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
-from harness.golden import GoldenModel
-from harness.host_engine import HostEngine
+from harness.parity.golden import GoldenModel
 
 
 def random_inputs(rng: np.random.Generator, shape, count: int, dtype: str = "int8") -> np.ndarray:

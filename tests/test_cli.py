@@ -8,7 +8,7 @@ import pytest
 from ai_edge_litert import schema_py_generated as schema
 
 from harness.cli import main
-from harness.golden import GoldenModel
+from harness.parity.golden import GoldenModel
 
 from tflite_builder import ModelBuilder, options
 

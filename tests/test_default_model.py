@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+from harness.audio.patches import quantize, structured_int8_inputs, synthetic_log_mel_patches
 from harness.cli import main
 from harness.errors import HilError
 from harness.models import yamnet256
-from harness.patches import quantize, structured_int8_inputs, synthetic_log_mel_patches
 
 TENSORFLOW_NEEDED = "building the default model needs TensorFlow (pip install tensorflow-cpu)"
 needs_tensorflow = pytest.mark.skipif(
@@ -273,7 +273,7 @@ def test_an_unwritable_cache_says_how_to_fix_it(monkeypatch, tmp_path):
 
 def test_importing_the_harness_does_not_import_tensorflow():
     code = (
-        "import sys, harness.models.yamnet256, harness.patches; "
+        "import sys, harness.models.yamnet256, harness.audio.patches; "
         "print('tensorflow' in sys.modules)"
     )
     result = subprocess.run(

@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from harness.device import open_port
+from harness.build.firmware import require_compiler
+from harness.device.session import open_port
 from harness.errors import HilError
-from harness.firmware import require_compiler
 from harness.targets import load_target, target_from_dict
 
 

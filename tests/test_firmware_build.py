@@ -4,10 +4,10 @@ import shutil
 
 import pytest
 
+from harness.build.firmware import build_firmware
+from harness.build.footprint import measure_footprint
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
-from harness.firmware import build_firmware
-from harness.footprint import measure_footprint
 from harness.targets import load_target
 
 from example_model import example_model

@@ -1,4 +1,4 @@
-"""The footprint by owner (harness/footprint.py) on real builds of the example model: the tree
+"""The footprint by owner (harness/build/footprint.py) on real builds of the example model: the tree
 accounts for every byte of the ELF on both targets, the arena and weights are the compiler's, and a
 kernel that grows moves the engine line and nothing else."""
 
@@ -15,12 +15,12 @@ from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
-import harness.firmware as firmware
+import harness.build.firmware as firmware
+from harness.build.firmware import build_firmware
+from harness.build.footprint import FLASH_KEYS, RAM_KEYS, measure_footprint, owner_of, read_map
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.errors import HilError
-from harness.firmware import build_firmware
-from harness.footprint import FLASH_KEYS, RAM_KEYS, measure_footprint, owner_of, read_map
 from harness.paths import FIRMWARE_DIR, PROJECT_ROOT
 from harness.targets import load_target
 
@@ -57,7 +57,7 @@ def image(request, model, isolated_cache):
 
 def elf_sections(path: Path) -> list[tuple[str, int, int, bool, bool]]:
     """(name, address, size, has contents, writable) of every allocated section, read here
-    independently of harness/footprint.py."""
+    independently of harness/build/footprint.py."""
     with open(path, "rb") as f:
         return [
             (s.name, s["sh_addr"], s["sh_size"], s["sh_type"] != "SHT_NOBITS", bool(s["sh_flags"] & SH_FLAGS.SHF_WRITE))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from harness.link.framing import (
+from harness.device.link.framing import (
     DELIMITER,
     FrameError,
     FrameReader,

@@ -13,11 +13,9 @@ import numpy as np
 import pytest
 import serial
 
-from harness.device import verify_identity
-from harness.firmware import build_firmware
-from harness.golden import GoldenModel
-from harness.link.framing import Packet, decode_frame, encode_frame
-from harness.link.protocol import (
+from harness.build.firmware import build_firmware
+from harness.device.link.framing import Packet, decode_frame, encode_frame
+from harness.device.link.protocol import (
     DeviceError,
     ErrorCode,
     LinkClient,
@@ -26,7 +24,9 @@ from harness.link.protocol import (
     ProtocolMismatch,
     parse_info,
 )
-from harness.loaders.host import HostLoader
+from harness.device.loaders.host import HostLoader
+from harness.device.session import verify_identity
+from harness.parity.golden import GoldenModel
 from harness.targets import load_target
 
 from lossy_transport import LossyTransport

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.audio.patches import structured_int8_inputs
+from harness.build.host_engine import HostEngine
 from harness.compiler import compile_file
-from harness.golden import GoldenModel
-from harness.host_engine import HostEngine
-from harness.patches import structured_int8_inputs
+from harness.parity.golden import GoldenModel
 
 INPUT_COUNT = 512
 LAYER_CHECK_COUNT = 24

@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.build.host_engine import HostEngine
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
-from harness.golden import GoldenModel
-from harness.host_engine import HostEngine
+from harness.parity.golden import GoldenModel
 
 from engine_check import assert_bit_exact
 from tflite_builder import ModelBuilder, options

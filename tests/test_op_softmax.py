@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.build.host_engine import HostEngine
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.errors import HilError
-from harness.host_engine import HostEngine
 
 from engine_check import assert_bit_exact
 from tflite_builder import ModelBuilder, options

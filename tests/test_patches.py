@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.patches import (
+from harness.audio.patches import (
     LOG_OFFSET,
     MEL_BINS,
     PATCH_FRAMES,

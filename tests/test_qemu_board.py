@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.loaders import LoadError
-from harness.loaders import qemu as qemu_module
-from harness.loaders.qemu import QemuLoader
+from harness.device.loaders import LoadError
+from harness.device.loaders import qemu as qemu_module
+from harness.device.loaders.qemu import QemuLoader
 from harness.paths import FIRMWARE_DIR, KERNELS_DIR, PROJECT_ROOT
 
 serial = pytest.importorskip("serial", reason="pyserial is needed to talk to the emulated board")

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import serial
 
-from harness.device import Device, open_device
-from harness.firmware import build_firmware
-from harness.golden import GoldenModel
-from harness.link.protocol import DeviceError, ErrorCode, LinkClient, MessageType
-from harness.loaders.qemu import QemuLoader
+from harness.build.firmware import build_firmware
+from harness.device.link.protocol import DeviceError, ErrorCode, LinkClient, MessageType
+from harness.device.loaders.qemu import QemuLoader
+from harness.device.session import Device, open_device
+from harness.parity.golden import GoldenModel
 from harness.targets import load_target
 
 pytestmark = [

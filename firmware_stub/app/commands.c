@@ -6,13 +6,13 @@
 #include "hil_board.h"
 
 #ifndef HIL_MODEL_INPUT_BYTES
-#error "build with -DHIL_MODEL_INPUT_BYTES=<the model's input tensor bytes> (harness/firmware.py passes it)"
+#error "build with -DHIL_MODEL_INPUT_BYTES=<the model's input tensor bytes> (harness/build/firmware.py passes it)"
 #endif
 #ifndef HIL_TARGET_ID
-#error "build with -DHIL_TARGET_ID='\"<target id>\"' (harness/firmware.py passes it)"
+#error "build with -DHIL_TARGET_ID='\"<target id>\"' (harness/build/firmware.py passes it)"
 #endif
 #ifndef HIL_BUILD_ID
-#error "build with -DHIL_BUILD_ID='\"<git revision> <compiler> <flags>\"' (harness/firmware.py passes it)"
+#error "build with -DHIL_BUILD_ID='\"<git revision> <compiler> <flags>\"' (harness/build/firmware.py passes it)"
 #endif
 
 #define HIL_STATIC_ASSERT(condition, name) typedef char hil_static_assert_##name[(condition) ? 1 : -1]

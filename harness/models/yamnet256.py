@@ -33,15 +33,15 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import HilError
-from harness.io import write_atomically
-from harness.patches import (
+from harness.audio.patches import (
     MEL_BINS,
     PATCH_FRAMES,
     dequantize,
     quantize,
     synthetic_log_mel_patches,
 )
+from harness.errors import HilError
+from harness.io import write_atomically
 from harness.paths import cache_dir
 from harness.quiet import native_stderr_shown_on_failure
 

@@ -4,7 +4,7 @@ accounts for every byte of the image, and fits the target."""
 
 import json
 
-from harness.footprint import measure_footprint
+from harness.build.footprint import measure_footprint
 
 
 def test_footprint_is_measured_and_accounts_for_every_byte(

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from harness.metrics import parity_metrics
+from harness.parity.metrics import parity_metrics
 
 
 def test_every_output_byte_equals_the_golden(

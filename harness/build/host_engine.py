@@ -19,9 +19,9 @@ import numpy as np
 from harness.compiler import CompiledModel
 from harness.compiler.graph import Tensor
 from harness.errors import HilError
-from harness.firmware import compiler_version
+from harness.build.firmware import compiler_version
 from harness.paths import FIRMWARE_DIR, KERNELS_DIR, cache_dir
-from harness.staging import publish_folder
+from harness.build.staging import publish_folder
 
 HOST_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter")
 RUNNER_SOURCE = FIRMWARE_DIR / "host" / "infer_batch.c"

@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from harness.loaders.base import Loader, LoadError
+from harness.device.loaders.base import Loader, LoadError
 
 QEMU_BINARY = "qemu-system-arm"
 QEMU_PACKAGE = "qemu-system-arm"

@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness.loaders.base import Loader, LoadError
+from harness.device.loaders.base import Loader, LoadError
 
 PORT_ANNOUNCEMENT = "HIL_LINK_PORT"
 START_TIMEOUT_S = 10.0

@@ -1,7 +1,7 @@
 """The host <-> device link: framing (COBS, CRC-32) and the request/response protocol."""
 
-from harness.link.framing import FrameError, Packet
-from harness.link.protocol import (
+from harness.device.link.framing import FrameError, Packet
+from harness.device.link.protocol import (
     PROTOCOL_VERSION,
     DeviceError,
     DeviceInfo,

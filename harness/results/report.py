@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.reference import CUBE_AI, TFLM_ON_EMULATOR
+from harness.results.reference import CUBE_AI, TFLM_ON_EMULATOR
 
 KIB = 1024.0
 CHART_NAME = "latency_per_layer.png"

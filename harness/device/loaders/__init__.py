@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from harness.device.loaders.base import Loader, LoadError
 from harness.errors import HilError
-from harness.loaders.base import Loader, LoadError
 from harness.targets import Target
 
 
 def _host(target: Target, port: str | None) -> Loader:
-    from harness.loaders.host import HostLoader
+    from harness.device.loaders.host import HostLoader
 
     return HostLoader()
 
 
 def _qemu(target: Target, port: str | None) -> Loader:
-    from harness.loaders.qemu import QemuLoader
+    from harness.device.loaders.qemu import QemuLoader
 
     return QemuLoader()
 

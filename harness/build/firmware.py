@@ -6,7 +6,7 @@ reuses the image. Each build is staged in a temporary folder and renamed into pl
 
 Each source is compiled to its own object, named after its owner (objects/app__commands.o,
 objects/kernels__conv.o, objects/bsp__board.o, objects/model__<name>.o), then everything is
-linked with a GNU ld map file (firmware.map) on every target: harness/footprint.py traces each
+linked with a GNU ld map file (firmware.map) on every target: harness/build/footprint.py traces each
 byte of the image to its owner through it. build.log has every command and its output.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from harness.compiler import CompiledModel
 from harness.errors import HilError
 from harness.paths import FIRMWARE_DIR, KERNELS_DIR, PROJECT_ROOT, cache_dir
-from harness.staging import publish_folder
+from harness.build.staging import publish_folder
 from harness.targets import Target
 
 APP_DIR = FIRMWARE_DIR / "app"
@@ -109,7 +109,7 @@ def _build_key(model: CompiledModel, target: Target, identity: str, inputs: list
 def object_name(source: Path) -> str:
     """The object a firmware source compiles to, named after its owner: app__commands.o,
     kernels__conv.o, bsp__board.o (the board's folder), model__<name>.o (the generated code,
-    written outside firmware_stub/). The linker map names these, so harness/footprint.py can trace
+    written outside firmware_stub/). The linker map names these, so harness/build/footprint.py can trace
     every byte of the image back to its owner by the prefix before '__'."""
     owner = {APP_DIR: "app", KERNELS_DIR: "kernels"}.get(source.parent)
     if owner is None:

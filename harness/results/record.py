@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from harness import __version__
+from harness.build.firmware import FirmwareImage, build_flags, compiler_version, project_revision
 from harness.compiler.codegen import layer_name
 from harness.errors import HilError
-from harness.firmware import FirmwareImage, build_flags, compiler_version, project_revision
 
 SCHEMA_VERSION = 1
 

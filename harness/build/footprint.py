@@ -4,7 +4,7 @@
 
 - the ELF's section headers (pyelftools): which sections the image has, how big they are, and
   which of them occupy flash (their bytes are in the image) and RAM (they are written at run time);
-- the GNU ld map file the build writes beside it (harness/firmware.py): every input section, its
+- the GNU ld map file the build writes beside it (harness/build/firmware.py): every input section, its
   address and size, and the object or archive member it came from. The build names each object
   after its owner (objects/kernels__conv.o, objects/model__<name>.o, ...), so each byte of each
   section is traced to one owner;
@@ -68,7 +68,7 @@ ARENA_INPUT = ".bss.hil_arena"
 FLASH_KEYS = ("weights", "model_code", "engine_code", "harness", "board", "libc", "data_init")
 RAM_KEYS = ("arena", "model_data", "engine_data", "stack_used", "stack_unused", "harness", "board", "libc")
 
-# The build's object prefixes (harness/firmware.py, object_name) -> owners.
+# The build's object prefixes (harness/build/firmware.py, object_name) -> owners.
 OBJECT_OWNERS = {"model": "model", "kernels": "engine", "app": "harness", "bsp": "board"}
 FLASH_LINE = {"model": "model_code", "engine": "engine_code", "harness": "harness", "board": "board", "libc": "libc"}
 RAM_LINE = {"model": "model_data", "engine": "engine_data", "harness": "harness", "board": "board", "libc": "libc",
@@ -296,10 +296,10 @@ def _padding(owners: list[str], entries: list[MapEntry], index: int, size: int) 
 
 
 def measure_footprint(image, stack_bytes: int | None) -> Footprint:
-    """The footprint of a built image (harness.firmware.FirmwareImage) and the stack high-water
+    """The footprint of a built image (harness.build.firmware.FirmwareImage) and the stack high-water
     mark of one inference measured on the device (None where the board cannot measure it)."""
     if image.map_file is None or not Path(image.map_file).is_file():
-        raise HilError(f"{image.path}: no linker map beside the image; rebuild it (harness/firmware.py writes one)")
+        raise HilError(f"{image.path}: no linker map beside the image; rebuild it (harness/build/firmware.py writes one)")
     if stack_bytes is not None and stack_bytes < 0:
         raise HilError(f"stack_bytes must be a byte count, got {stack_bytes}")
     entries = read_map(Path(image.map_file))

@@ -14,8 +14,7 @@ import time
 from dataclasses import dataclass
 from enum import IntEnum
 
-from harness.errors import HilError
-from harness.link.framing import (
+from harness.device.link.framing import (
     MAX_BODY_FIELD,
     FrameError,
     FrameReader,
@@ -23,6 +22,7 @@ from harness.link.framing import (
     decode_frame,
     encode_frame,
 )
+from harness.errors import HilError
 
 PROTOCOL_VERSION = 2
 READ_CHUNK = 65536

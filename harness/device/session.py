@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import serial
 
+from harness.build.firmware import FirmwareImage, build_firmware
 from harness.compiler import CompiledModel
+from harness.device.link.protocol import DeviceInfo, LinkClient, ProtocolMismatch
+from harness.device.loaders import make_loader
 from harness.errors import HilError
-from harness.firmware import FirmwareImage, build_firmware
 from harness.inputs import stack_inputs
-from harness.link.protocol import DeviceInfo, LinkClient, ProtocolMismatch
-from harness.loaders import make_loader
 from harness.targets import Target
 
 DEFAULT_BAUD = 921_600

@@ -1,0 +1,1 @@
+"""Parity: golden outputs from the reference interpreter and the metrics that compare with them."""
