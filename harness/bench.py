@@ -12,38 +12,38 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.audio.patches import structured_int8_inputs
+from harness import defaults
 from harness.build.footprint import measure_footprint
 from harness.compiler import compile_file
+from harness.device.board import Board
 from harness.device.session import open_device
 from harness.errors import HilError
+from harness.inputs import reference_patches
 from harness.parity.golden import golden_outputs
 from harness.parity.metrics import parity_metrics
 from harness.results.history import append_history
 from harness.results.record import RunData, latency_record, run_json, utc_now, writable_results_dir, write_run
 from harness.results.report import inference_text, write_report_files
-from harness.results.schema import validate_run
-from harness.targets import Target, load_target
-
-TIMING_RUNS = 5
+from harness.results.schema import FOOTPRINT_KEYS, validate_run
 
 
 @dataclasses.dataclass(frozen=True)
 class BenchOptions:
     model_path: Path
-    target_id: str
-    patches: int
-    results_dir: Path
+    board: Board
+    patches: int = defaults.PATCHES
+    timing_runs: int = defaults.TIMING_RUNS
+    results_dir: Path = defaults.RESULTS_DIR
     name: str | None = None
-    port: str | None = None
     extra_cflags: tuple[str, ...] = ()
 
 
-def _target(options: BenchOptions) -> Target:
-    target = load_target(options.target_id)
+def _board(options: BenchOptions) -> Board:
+    board = options.board
     if options.extra_cflags:  # an experiment's flags join the build id and the cache key
-        target = dataclasses.replace(target, cflags=target.cflags + options.extra_cflags)
-    return target
+        target = dataclasses.replace(board.target, cflags=board.target.cflags + options.extra_cflags)
+        board = dataclasses.replace(board, target=target)
+    return board
 
 
 @contextmanager
@@ -54,9 +54,11 @@ def _phase(progress: Progress, description: str):
 
 
 def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
-    if options.patches < 1:
-        raise HilError(f"--patches must be at least 1 (got {options.patches})")
-    target = _target(options)
+    for option, value in (("--patches", options.patches), ("--timing-runs", options.timing_runs)):
+        if value < 1:
+            raise HilError(f"{option} must be at least 1 (got {value})")
+    board = _board(options)
+    target = board.target
     results_dir = writable_results_dir(options.results_dir)
     started = utc_now()
     columns = (
@@ -65,21 +67,16 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
     with Progress(*columns, console=console, transient=False) as progress:
         with _phase(progress, "compile the model"):
             model = compile_file(options.model_path, options.name)
-        tensor = model.graph.tensor(model.graph.inputs[0])
-        if tensor.dtype != "int8" or tensor.quant is None:
-            raise HilError(f"hil bench streams int8 patches; this model's input is {tensor.dtype}")
-        inputs = structured_int8_inputs(
-            tensor.shape, options.patches, 0, float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
-        )
+        inputs = reference_patches(model.graph.tensor(model.graph.inputs[0]), options.patches)
         with _phase(progress, "golden outputs (LiteRT reference kernels)"):
             golden = golden_outputs(options.model_path, inputs)
         starting = progress.add_task(f"build and start the firmware on {target.id}", total=None)
-        with open_device(model, target, options.port) as device:
+        with open_device(model, board) as device:
             progress.update(starting, total=1, completed=1)
             streaming = progress.add_task(f"stream patches to {target.id}", total=options.patches)
             run = device.run(inputs, on_patch=lambda i: progress.update(streaming, completed=i + 1))
-            with _phase(progress, f"time {TIMING_RUNS} inferences"):
-                timing = device.time(inputs[-1], TIMING_RUNS)
+            with _phase(progress, f"time {options.timing_runs} inferences"):
+                timing = device.time(inputs[-1], options.timing_runs)
             with _phase(progress, "measure the stack of one inference"):
                 stack = device.measure_stack(inputs[-1])
             image = device.image
@@ -112,8 +109,7 @@ def summary_tables(record: dict, folder: Path) -> list[Table]:
                      f"{parity['retransmits']} retransmissions")
     headline.add_row("results", str(folder))
     sizes = Table(title="footprint (bytes)")
-    for key in ("activation_ram", "runtime_ram", "weights_flash", "code_flash", "total_ram", "total_flash"):
+    for key in FOOTPRINT_KEYS:
         sizes.add_column(key.replace("_", " "), justify="right")
-    sizes.add_row(*(("n/a" if footprint[k] is None else str(footprint[k])) for k in (
-        "activation_ram", "runtime_ram", "weights_flash", "code_flash", "total_ram", "total_flash")))
+    sizes.add_row(*(("n/a" if footprint[k] is None else str(footprint[k])) for k in FOOTPRINT_KEYS))
     return [headline, sizes]

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness import __version__
+from harness import __version__, defaults
 from harness.errors import HilError
 from harness.targets import DEFAULT_TARGET
 
@@ -70,10 +70,19 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _board(args: argparse.Namespace):
+    """The board record from the target and link options (harness.device.board)."""
+    from harness.device.board import Board
+    from harness.targets import load_target
+
+    return Board(load_target(args.target), port=args.port, baud=args.baud, link_timeout=args.link_timeout,
+                 inference_timeout=args.inference_timeout)
+
+
 def cmd_infer(args: argparse.Namespace) -> int:
     from harness.infer import infer
 
-    outputs = infer(_model_path(args.model), args.inputs, args.out, args.target, args.port, _model_name(args))
+    outputs = infer(_model_path(args.model), args.inputs, args.out, _board(args), _model_name(args))
     print(f"wrote {args.out}: {outputs.shape[0]} outputs of shape {list(outputs.shape[1:])} {outputs.dtype}")
     return 0
 
@@ -84,8 +93,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from harness.bench import BenchOptions, bench, summary_tables
 
     options = BenchOptions(
-        model_path=_model_path(args.model), target_id=args.target, patches=args.patches,
-        results_dir=args.results_dir, name=_model_name(args), port=args.port, extra_cflags=tuple(args.cflag),
+        model_path=_model_path(args.model), board=_board(args), patches=args.patches, timing_runs=args.timing_runs,
+        results_dir=args.results_dir, name=_model_name(args), extra_cflags=tuple(args.cflag),
     )
     console = Console(stderr=True)
     folder, record = bench(options, console)
@@ -93,6 +102,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
         Console().print(table)
     parity = record["parity"]
     return 0 if parity["exact_patches"] == parity["patches"] else 1
+
+
+def _add_device_options(p: argparse.ArgumentParser) -> None:
+    """Where to run and how to reach the device: the same options on every command that runs one."""
+    p.add_argument("--target", default=DEFAULT_TARGET, help=f"where to run (default: {DEFAULT_TARGET})")
+    p.add_argument("--port", help="serial port (pyserial URL) of a board's link; boards only")
+    p.add_argument("--baud", type=int, help="baud rate of a board's link (default: the target's); boards only")
+    p.add_argument("--link-timeout", type=float, default=defaults.LINK_TIMEOUT_S, metavar="SECONDS",
+                   help="wait per try for the answer to a request that runs nothing on the device "
+                        f"(default {defaults.LINK_TIMEOUT_S:g})")
+    p.add_argument("--inference-timeout", type=float, metavar="SECONDS",
+                   help="how long one inference may take before the device counts as silent (default: twice what "
+                        f"the model's MACs need on the target at its slowest, plus {defaults.INFERENCE_SLACK_S:g} s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,19 +140,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_model)
 
     p = commands.add_parser("infer", help="run inputs through the firmware on a target")
-    p.add_argument("--target", default=DEFAULT_TARGET, help=f"where to run (default: {DEFAULT_TARGET})")
-    p.add_argument("--port", help="serial port of a board (boards only)")
+    _add_device_options(p)
     p.add_argument("--model", type=Path, help=".tflite file (default: the project's Yamnet-256)")
     p.add_argument("--inputs", type=Path, required=True, help=".npy of N inputs stacked on a new first axis")
     p.add_argument("--out", type=Path, required=True, help=".npy to write the N outputs to")
     p.set_defaults(run=cmd_infer)
 
     p = commands.add_parser("bench", help="run reference patches on a target: parity, latency, footprint")
-    p.add_argument("--target", default=DEFAULT_TARGET, help=f"where to run (default: {DEFAULT_TARGET})")
-    p.add_argument("--port", help="serial port of a board (boards only)")
+    _add_device_options(p)
     p.add_argument("--model", type=Path, help=".tflite file (default: the project's Yamnet-256)")
-    p.add_argument("--patches", type=int, default=64, help="how many patches to run (default 64)")
-    p.add_argument("--results-dir", type=Path, default=Path("results"), help="where runs land (default: results)")
+    p.add_argument("--patches", type=int, default=defaults.PATCHES,
+                   help=f"how many patches to run (default {defaults.PATCHES})")
+    p.add_argument("--timing-runs", type=int, default=defaults.TIMING_RUNS,
+                   help=f"inferences per timing run (default {defaults.TIMING_RUNS})")
+    p.add_argument("--results-dir", type=Path, default=defaults.RESULTS_DIR,
+                   help=f"where runs land (default: {defaults.RESULTS_DIR})")
     p.add_argument("--cflag", action="append", default=[], metavar="FLAG",
                    help="an extra compiler flag for this run's firmware (repeatable), e.g. --cflag=-O1")
     p.set_defaults(run=cmd_bench)
@@ -142,9 +166,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --- results: hil compare / report / baseline (docs/results.md) ---------------------------------
-
-DEFAULT_RESULTS_DIR = Path("results")
-
 
 def _results_console():
     """stdout; wide enough in CI logs (not a terminal) for the tables not to wrap."""
@@ -210,7 +231,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _add_report_command(commands) -> None:
     p = commands.add_parser("report", help="trend charts and a summary from results/history.csv")
-    p.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR,
+    p.add_argument("--results-dir", type=Path, default=defaults.RESULTS_DIR,
                    help="where runs and history.csv are (default: results)")
     p.add_argument("-o", "--output", type=Path,
                    help="folder for the charts and summary.md (default: RESULTS_DIR/report)")
@@ -235,7 +256,7 @@ def _add_baseline_command(commands) -> None:
     save = actions.add_parser(
         "save", help="copy a run's run.json to RESULTS_DIR/baselines/<target>/<compiler>.json")
     save.add_argument("run_dir", metavar="RUN", type=Path, help="run directory or run.json")
-    save.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS_DIR,
+    save.add_argument("--results-dir", type=Path, default=defaults.RESULTS_DIR,
                       help="where baselines/ is (default: results)")
     save.set_defaults(run=cmd_baseline_save)
 

@@ -7,24 +7,20 @@ from pathlib import Path
 import numpy as np
 
 from harness.compiler import compile_file
+from harness.device.board import Board
 from harness.device.session import open_device
 from harness.errors import HilError
 from harness.inputs import stack_inputs
 from harness.io import load_array, save_array
-from harness.targets import load_target
 
 
-def infer(
-    model_path: Path, inputs_path: Path, out_path: Path, target_id: str, port: str | None = None,
-    name: str | None = None,
-) -> np.ndarray:
-    target = load_target(target_id)
+def infer(model_path: Path, inputs_path: Path, out_path: Path, board: Board, name: str | None = None) -> np.ndarray:
     model = compile_file(model_path, name)
     graph = model.graph
     inputs = stack_inputs(load_array(inputs_path), graph.tensor(graph.inputs[0]), str(inputs_path))
     if inputs.shape[0] == 0:
         raise HilError(f"{inputs_path}: holds no inputs (first axis is 0)")
-    with open_device(model, target, port) as device:
+    with open_device(model, board) as device:
         outputs = device.run(inputs).outputs
     save_array(out_path, outputs)
     return outputs

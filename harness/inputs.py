@@ -1,9 +1,10 @@
-"""Checking users' input arrays against a model's input tensor."""
+"""Inputs for a model's input tensor: users' arrays checked against it, and the reference patches."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from harness.audio.patches import structured_int8_inputs
 from harness.compiler.graph import Tensor
 from harness.errors import HilError
 
@@ -25,3 +26,12 @@ def stack_inputs(array: np.ndarray, tensor: Tensor, source: str) -> np.ndarray:
     if shape and shape[0] == 1:
         expected += f" or (N, {', '.join(map(str, shape[1:]))})"
     raise HilError(f"{source}: inputs have shape {array.shape}; expected {expected}")
+
+
+def reference_patches(tensor: Tensor, count: int, seed: int = 0) -> np.ndarray:
+    """The patches `hil bench` and the hil suite stream: (count, *shape) int8 edge cases, random
+    inputs and quantized synthetic log-mel patches, on the model's input quantization."""
+    if tensor.dtype != "int8" or tensor.quant is None:
+        raise HilError(f"the harness streams int8 patches; this model's input is {tensor.dtype}")
+    scale, zero_point = float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
+    return structured_int8_inputs(tensor.shape, count, seed, scale, zero_point)

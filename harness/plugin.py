@@ -1,7 +1,9 @@
 """The pytest plugin: `pytest --target=T` builds, loads and talks to the firmware on T.
 
-Options are parsed once into a typed HilConfig kept in config.stash. Fixtures are layered,
-one state change each: compiled model -> firmware image -> loaded target -> link -> device.
+Options are parsed once into a typed HilConfig kept in config.stash, with the same board
+record `hil bench` builds. Fixtures are layered, one state change each, each a step of the
+same device session the `hil` commands use: compiled model -> firmware image -> loaded
+target -> link -> device.
 They are session-scoped, so a target is built and started once per model. A user mistake
 (a bad option, a missing tool) fails the fixture with its message, not a traceback.
 """
@@ -9,17 +11,20 @@ They are session-scoped, so a target is built and started once per model. A user
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
+from harness import defaults
 from harness.errors import HilError
 
-DEFAULT_PATCHES = 64
-DEFAULT_TIMING_RUNS = 5
+if TYPE_CHECKING:
+    from harness.device.board import Board
+
 DEFAULT_MODEL_ID = "default"
 
 
@@ -33,19 +38,11 @@ class ModelSpec:
 @dataclass(frozen=True)
 class HilConfig:
     target: str
+    board: Board  # the target and how to reach it: the same record `hil bench` builds
     models: tuple[ModelSpec, ...]
-    port: str | None
-    baud: int | None
     patches: int
     timing_runs: int
     results_dir: Path
-    link_timeout: float
-
-
-@dataclass(frozen=True)
-class RunningTarget:
-    url: str  # pyserial URL of its link
-    output: Callable[[], str]  # what it printed outside the link, for error reports
 
 
 HIL_CONFIG = pytest.StashKey[HilConfig]()
@@ -56,18 +53,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target", help="target to run the hil suite on (default: hil_target ini, else qemu-m33)")
     group.addoption("--model", action="append", metavar="PATH",
                     help="int8 .tflite to run (repeatable; default: the project's Yamnet-256)")
-    group.addoption("--port", help="serial port of the board's link (boards only)")
-    group.addoption("--baud", type=int, help="baud rate of a board's link (default: the target's)")
-    group.addoption("--patches", type=int, help=f"reference patches per model (default {DEFAULT_PATCHES})")
-    group.addoption("--timing-runs", type=int, help=f"inferences per timing run (default {DEFAULT_TIMING_RUNS})")
+    group.addoption("--port", help="serial port (pyserial URL) of a board's link; boards only")
+    group.addoption("--baud", type=int, help="baud rate of a board's link (default: the target's); boards only")
+    group.addoption("--patches", type=int, help=f"reference patches per model (default {defaults.PATCHES})")
+    group.addoption("--timing-runs", type=int, help=f"inferences per timing run (default {defaults.TIMING_RUNS})")
     group.addoption("--results-dir", help="where the suite keeps per-patch outputs (default: results/)")
-    group.addoption("--link-timeout", type=float, help="seconds to wait for a device answer (default 30)")
+    group.addoption("--link-timeout", type=float, metavar="SECONDS",
+                    help="wait per try for the answer to a request that runs nothing on the device "
+                         f"(default {defaults.LINK_TIMEOUT_S:g})")
+    group.addoption("--inference-timeout", type=float, metavar="SECONDS",
+                    help="how long one inference may take before the device counts as silent (default: twice what "
+                         f"the model's MACs need on the target at its slowest, plus {defaults.INFERENCE_SLACK_S:g} s)")
     parser.addini("hil_target", "default target of the hil suite", default="qemu-m33")
     parser.addini("hil_optional_models", "models also run when their file exists (paths relative to the rootdir)",
                   type="args", default=[])
 
 
-def _positive(config: pytest.Config, name: str, value: int | float | None, default):
+def _positive(name: str, value: int | None, default: int) -> int:
     if value is None:
         return default
     if value <= 0:
@@ -90,21 +92,31 @@ def _models(config: pytest.Config) -> tuple[ModelSpec, ...]:
     return (ModelSpec(DEFAULT_MODEL_ID, None), *optional)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    from harness.targets import available_targets
+def _board(config: pytest.Config, target_id: str) -> Board:
+    from harness.device.board import Board
+    from harness.targets import available_targets, load_target
 
+    if target_id not in available_targets():
+        known = ", ".join(available_targets())
+        raise pytest.UsageError(f"--target {target_id}: unknown target; known targets: {known}")
+    link_timeout = config.getoption("link_timeout")
+    try:
+        return Board(load_target(target_id), port=config.getoption("port"), baud=config.getoption("baud"),
+                     link_timeout=defaults.LINK_TIMEOUT_S if link_timeout is None else link_timeout,
+                     inference_timeout=config.getoption("inference_timeout"))
+    except HilError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
     target = config.getoption("target") or config.getini("hil_target")
-    if target not in available_targets():
-        raise pytest.UsageError(f"--target {target}: unknown target; known targets: {', '.join(available_targets())}")
     config.stash[HIL_CONFIG] = HilConfig(
         target=target,
+        board=_board(config, target),
         models=_models(config),
-        port=config.getoption("port"),
-        baud=_positive(config, "baud", config.getoption("baud"), None),
-        patches=_positive(config, "patches", config.getoption("patches"), DEFAULT_PATCHES),
-        timing_runs=_positive(config, "timing-runs", config.getoption("timing_runs"), DEFAULT_TIMING_RUNS),
-        results_dir=Path(config.getoption("results_dir") or config.rootpath / "results"),
-        link_timeout=_positive(config, "link-timeout", config.getoption("link_timeout"), 30.0),
+        patches=_positive("patches", config.getoption("patches"), defaults.PATCHES),
+        timing_runs=_positive("timing-runs", config.getoption("timing_runs"), defaults.TIMING_RUNS),
+        results_dir=Path(config.getoption("results_dir") or config.rootpath / defaults.RESULTS_DIR),
     )
     config.addinivalue_line("markers", "hil: needs a running target (the fixtures of the hil plugin)")
 
@@ -136,10 +148,7 @@ def hil_config(request: pytest.FixtureRequest) -> HilConfig:
 
 @pytest.fixture(scope="session")
 def hil_target(hil_config: HilConfig):
-    from harness.targets import load_target
-
-    with _as_failure():
-        return load_target(hil_config.target)
+    return hil_config.board.target
 
 
 @pytest.fixture(scope="session")
@@ -174,65 +183,63 @@ def hil_compiled(hil_model_spec: ModelSpec, hil_model_path: Path, hil_target):
 
 
 @pytest.fixture(scope="session")
-def hil_firmware(hil_compiled, hil_target):
-    from harness.build.firmware import build_firmware
+def hil_session(hil_compiled, hil_config: HilConfig):
+    """The device session of this model: each fixture below takes one of its steps."""
+    from harness.device.session import Session
 
-    with _as_failure():
-        return build_firmware(hil_compiled, hil_target)
-
-
-@pytest.fixture(scope="session")
-def hil_running(hil_firmware, hil_config: HilConfig) -> Iterator[RunningTarget]:
-    """The target running the image, stopped at the end of the session."""
-    from harness.device.loaders import make_loader
-
-    with _as_failure():
-        loader = make_loader(hil_firmware.target, hil_config.port)
-        url = loader.start(hil_firmware.path)
-    yield RunningTarget(url, loader.output)
-    loader.stop()
+    return Session(hil_compiled, hil_config.board)
 
 
 @pytest.fixture(scope="session")
-def hil_link(hil_running: RunningTarget, hil_firmware, hil_config: HilConfig):
-    from harness.device.link.protocol import LinkClient
-    from harness.device.session import DEFAULT_BAUD, open_port
-
-    baud = hil_config.baud or hil_firmware.target.baud or DEFAULT_BAUD
+def hil_firmware(hil_session):
     with _as_failure():
-        port = open_port(hil_running.url, baud, hil_config.link_timeout)
-    yield LinkClient(port)
-    port.close()
+        return hil_session.build()
 
 
 @pytest.fixture(scope="session")
-def hil_device(hil_link, hil_firmware, hil_running: RunningTarget):
-    from harness.device.session import Device
+def hil_running(hil_session, hil_firmware) -> Iterator[str]:
+    """The target running the image (the URL of its link), stopped at the end of the session."""
+    try:
+        with _as_failure():
+            url = hil_session.load()
+        yield url
+    finally:
+        hil_session.unload()
 
+
+@pytest.fixture(scope="session")
+def hil_link(hil_session, hil_running: str):
+    try:
+        with _as_failure():
+            client = hil_session.connect()
+        yield client
+    finally:
+        hil_session.disconnect()
+
+
+@pytest.fixture(scope="session")
+def hil_device(hil_session, hil_link):
     with _as_failure():
-        return Device(hil_link, hil_firmware, hil_running.url)
+        return hil_session.handshake(hil_link)
 
 
 @pytest.fixture(scope="session")
 def hil_patches(hil_compiled, hil_config: HilConfig) -> np.ndarray:
     """Reference input patches: edge cases, random int8 and quantized synthetic log-mel patches."""
-    from harness.audio.patches import structured_int8_inputs
+    from harness.inputs import reference_patches
 
-    tensor = hil_compiled.graph.tensor(hil_compiled.graph.inputs[0])
-    if tensor.dtype != "int8" or tensor.quant is None:
-        pytest.fail(f"the hil suite streams int8 patches; this model's input is {tensor.dtype}", pytrace=False)
-    scale, zero_point = float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
-    return structured_int8_inputs(tensor.shape, hil_config.patches, seed=0, scale=scale, zero_point=zero_point)
+    with _as_failure():
+        return reference_patches(hil_compiled.graph.tensor(hil_compiled.graph.inputs[0]), hil_config.patches)
 
 
 @pytest.fixture(scope="session")
 def hil_results_folder(hil_config: HilConfig) -> Path:
     """results/pytest_<UTC time>_<target>/: what the suite keeps of this session (per-patch outputs)."""
-    from harness.results.record import utc_now, writable_results_dir
+    from harness.results.record import pytest_folder_name, utc_now, writable_results_dir
 
     with _as_failure():
         root = writable_results_dir(hil_config.results_dir)
-    folder = root / f"pytest_{utc_now():%Y%m%dT%H%M%SZ}_{hil_config.target}"
+    folder = root / pytest_folder_name(utc_now(), hil_config.target)
     folder.mkdir(exist_ok=True)
     return folder
 

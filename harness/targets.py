@@ -35,6 +35,12 @@ class Target:
     transport: str
     baud: int | None
     timer_unit: str
+    expected_per_mac: float  # counter units per MAC the engine is expected to need here, generously
+    slowest_per_second: float  # counter units per wall-clock second at the slowest expected
+
+    def expected_inference_seconds(self, macs: int) -> float:
+        """How long one inference of `macs` multiply-accumulates may take here, at the slowest."""
+        return macs * self.expected_per_mac / self.slowest_per_second
 
     @property
     def is_native(self) -> bool:
@@ -86,4 +92,6 @@ def target_from_dict(data: dict, source: str) -> Target:
         transport=data["link"]["transport"],
         baud=data["link"].get("baud"),
         timer_unit=data["timer"]["unit"],
+        expected_per_mac=float(data["timer"]["expected_per_mac"]),
+        slowest_per_second=float(data["timer"]["slowest_per_second"]),
     )

@@ -19,6 +19,9 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from harness.results.record import run_id
+from harness.results.schema import DATE_FORMAT
+
 MODEL_SHA256 = hashlib.sha256(b"test data: yamnet256").hexdigest()
 OTHER_MODEL_SHA256 = hashlib.sha256(b"test data: another model").hexdigest()
 
@@ -116,8 +119,8 @@ def make_run(**overrides) -> dict:
     run = deep_merge(_base(), overrides)
     if "run_id" not in overrides:
         env = run["environment"]
-        started = datetime.strptime(env["date"], "%Y-%m-%dT%H:%M:%SZ")
-        run["run_id"] = f"{started:%Y%m%dT%H%M%SZ}_{env['target']}_{env['model_name']}"
+        started = datetime.strptime(env["date"], DATE_FORMAT)
+        run["run_id"] = run_id(started, env["target"], env["model_name"])
     return run
 
 

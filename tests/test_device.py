@@ -36,7 +36,8 @@ def test_a_missing_compiler_names_the_packages_to_install():
         "cpu_features": [], "clock_hz": 0, "memory": {"flash_bytes": 0, "ram_bytes": 0},
         "build": {"compiler": "hil-no-such-gcc", "packages": ["gcc-arm-none-eabi"], "bsp": "mps2-an505",
                   "cflags": [], "ldflags": []},
-        "load": {"method": "qemu"}, "link": {"transport": "socket"}, "timer": {"unit": "instructions"},
+        "load": {"method": "qemu"}, "link": {"transport": "socket"},
+        "timer": {"unit": "instructions", "expected_per_mac": 12, "slowest_per_second": 2.5e8},
     }
     with pytest.raises(HilError, match="'hil-no-such-gcc'.*sudo apt-get install gcc-arm-none-eabi"):
         require_compiler(target_from_dict(data, "nocc.toml"))
@@ -44,7 +45,8 @@ def test_a_missing_compiler_names_the_packages_to_install():
 
 def test_descriptors_are_validated_against_the_schema():
     with pytest.raises(HilError, match=r"bad\.toml: invalid target descriptor at timer/unit: 'seconds' is not one of"):
-        target_from_dict({**_valid("qemu-m33"), "timer": {"unit": "seconds"}}, "bad.toml")
+        timer = {**_valid("qemu-m33")["timer"], "unit": "seconds"}
+        target_from_dict({**_valid("qemu-m33"), "timer": timer}, "bad.toml")
     with pytest.raises(HilError, match=r"at \(top level\): 'memory' is a required property"):
         target_from_dict({k: v for k, v in _valid("u585").items() if k != "memory"}, "bad.toml")
 

@@ -22,6 +22,7 @@ from harness.device.link.protocol import (
     LinkTimeout,
     MessageType,
     ProtocolMismatch,
+    RunTimeout,
     parse_info,
 )
 from harness.device.loaders.host import HostLoader
@@ -210,7 +211,7 @@ def test_device_naks_a_bad_frame_and_replays_a_repeated_request(port, client):
 def test_lossy_link_stays_bit_exact(device_url, golden, capsys):
     with serial.serial_for_url(device_url, timeout=1.0) as link:
         lossy = LossyTransport(link, drop_rate=0, corrupt_rate=0, seed=7)
-        client = LinkClient(lossy, timeout=0.1, run_timeout=0.5, retries=64)
+        client = LinkClient(lossy, timeout=0.1, run_timeout=RunTimeout(0.5, slack=5.0), retries=64)
         # The handshake on a clean link: at 2 % damaged bytes a ~290-byte INFO frame arrives
         # whole once in ~300 tries. The small frames of data runs get through in ~5.
         client.hello()
@@ -230,7 +231,7 @@ def test_killed_device_gives_link_timeout(image):
     with HostLoader() as loader:
         url = loader.start(image.path)
         with serial.serial_for_url(url, timeout=1.0) as link:
-            client = LinkClient(link, timeout=0.2, run_timeout=0.5, retries=3)
+            client = LinkClient(link, timeout=0.2, run_timeout=RunTimeout(0.5), retries=3)
             client.hello()
             loader.stop()  # the process is terminated
             started = time.monotonic()
@@ -259,5 +260,29 @@ def test_hung_device_gives_link_timeout_after_every_retry(image):
         process.stdout.close()
     assert 0.6 <= elapsed < 2.0
     assert error.value.tries == 3 and client.retransmissions == 2
-    assert "WRITE_INPUT (seq 1)" in str(error.value) and "after 3 tries (0.2 s each)" in str(error.value)
+    assert "WRITE_INPUT (seq 1)" in str(error.value) and "(3 tries, 0.2 s each)" in str(error.value)
     assert f"socket://127.0.0.1:{port}" in str(error.value)
+
+
+def test_a_silent_device_is_reported_when_the_run_timeout_has_passed_not_after_every_retry(image):
+    """INFER and TIME wait run_timeout in all (retransmissions included), however many retries are allowed."""
+    process = subprocess.Popen([str(image.path)], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(process.stdout.readline().split()[1])
+        with serial.serial_for_url(f"socket://127.0.0.1:{port}", timeout=1.0) as link:
+            client = LinkClient(link, timeout=0.2, run_timeout=RunTimeout(0.4, slack=0.2), retries=8)
+            client.write_input(bytes(48))
+            process.send_signal(signal.SIGSTOP)
+            timings = []
+            for request, runs in ((client.infer, 1), (lambda: client.time(3), 3)):
+                started = time.monotonic()
+                with pytest.raises(LinkTimeout) as error:
+                    request()
+                timings.append((time.monotonic() - started, client.run_timeout.seconds(runs)))
+                assert "2 tries" in str(error.value)  # one retransmission in time for a lost request
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()
+    for elapsed, limit in timings:
+        assert limit <= elapsed < limit + 0.5

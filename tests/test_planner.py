@@ -1,5 +1,6 @@
 """The arena planner: live buffers never share bytes, and the check that says so can fail."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,3 +45,12 @@ def test_buffers_with_disjoint_lifetimes_share_memory():
 def test_peak_at_layer_counts_only_live_buffers():
     plan = plan_arena([Buffer("a", 64, 0, 0), Buffer("b", 32, 1, 1)])
     assert plan.peak_at(0) == 64 and plan.peak_at(1) == 32
+
+
+def test_every_plan_is_checked_for_overlapping_live_buffers(monkeypatch):
+    """A planner that breaks its rule fails the compile, not the device."""
+    from harness.compiler import planner
+
+    monkeypatch.setattr(planner, "_aligned", lambda value: 0)  # every buffer placed at offset 0
+    with pytest.raises(planner.PlanConflict, match="a and b"):
+        plan_arena([Buffer("a", 100, 0, 2), Buffer("b", 100, 1, 3)])

@@ -10,6 +10,7 @@ import pytest
 import serial
 
 from harness.build.firmware import build_firmware
+from harness.device.board import Board
 from harness.device.link.protocol import DeviceError, ErrorCode, LinkClient, MessageType
 from harness.device.loaders.qemu import QemuLoader
 from harness.device.session import Device, open_device
@@ -50,7 +51,7 @@ def test_one_inference_uses_a_plausible_repeatable_stack(image):
 
 def test_measuring_runs_the_model_and_repeats_within_a_session(example_compiled, example_model_path):
     golden = GoldenModel(example_model_path)
-    with open_device(example_compiled, load_target("qemu-m33")) as device:
+    with open_device(example_compiled, Board(load_target("qemu-m33"))) as device:
         used = [device.measure_stack(patch(seed)) for seed in (2, 2, 3)]
         assert used[0] == used[1]  # the same input, the same depth: each request paints again
         assert all(u is not None and 0 < u < STACK_SIZE for u in used)

@@ -8,7 +8,7 @@ format. Everything after this module sees plain Python objects and numpy arrays.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,6 @@ class Graph:
     outputs: tuple[int, ...]
     sha256: str
     source_name: str
-    notes: list[str] = field(default_factory=list)
 
     def tensor(self, index: int) -> Tensor:
         return self.tensors[index]

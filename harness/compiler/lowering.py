@@ -8,7 +8,7 @@ the tensors it reads and writes; codegen turns that into C and the planner place
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Union
 
 import numpy as np
@@ -62,7 +62,6 @@ class KernelCall:
     outputs: list[int]
     scratch_bytes: int = 0
     macs: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 Lowering = Callable[[Operator, Graph], KernelCall]

@@ -67,6 +67,10 @@ class Plan:
         return max(live, default=0)
 
 
+class PlanConflict(RuntimeError):
+    """The planner broke its own rule: two buffers live at the same time share bytes."""
+
+
 def _aligned(value: int) -> int:
     return (value + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
 
@@ -83,4 +87,12 @@ def plan_arena(buffers: list[Buffer]) -> Plan:
         placed.append(Placement(buffer, offset))
     placed.sort(key=lambda p: (p.buffer.first, p.offset, p.buffer.name))
     arena = _aligned(max((p.end for p in placed), default=0))
-    return Plan(tuple(placed), arena)
+    plan = Plan(tuple(placed), arena)
+    # Checked on every compile, not only in tests: a plan that overlaps live buffers would
+    # corrupt activations on the device, and then no output could be trusted.
+    conflicts = plan.conflicts()
+    if conflicts:
+        pairs = ", ".join(f"{a.buffer.name} and {b.buffer.name}" for a, b in conflicts[:5])
+        raise PlanConflict(f"internal error: the arena plan places live buffers on the same bytes ({pairs}); "
+                           "this is a bug in the planner, please report it with the model")
+    return plan

@@ -1,7 +1,9 @@
-"""A running device with a verified identity: upload patches, read outputs, time the model.
+"""A device session: build -> load -> link -> handshake, then a verified device to run on.
 
-`open_device` does build -> load -> link -> handshake for command-line use; the pytest
-plugin takes the same steps as separate fixtures.
+`Session` takes the steps one at a time (the pytest plugin gives each its own fixture);
+`open_device` takes them all at once (the `hil` commands). Both go through the same code, with
+the same board record, and every error on the way or afterwards carries what the target
+printed outside the link (its console, the emulator's messages).
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ import serial
 
 from harness.build.firmware import FirmwareImage, build_firmware
 from harness.compiler import CompiledModel
+from harness.device.board import Board
 from harness.device.link.protocol import DeviceInfo, LinkClient, ProtocolMismatch
-from harness.device.loaders import make_loader
+from harness.device.loaders import Loader, make_loader
 from harness.errors import HilError
 from harness.inputs import stack_inputs
-from harness.targets import Target
 
-DEFAULT_BAUD = 921_600
-OPEN_TIMEOUT_S = 10.0
+CONSOLE_SHOWN = 2000  # characters of the target's console an error report carries
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,14 @@ def verify_identity(info: DeviceInfo, image: FirmwareImage, port: str) -> None:
         )
 
 
-def open_port(url: str, baud: int, timeout: float) -> serial.SerialBase:
-    # A real port is locked so that two runs never share a board; URLs (socket://) need no lock.
-    exclusive = {} if "://" in url else {"exclusive": True}
+def open_port(url: str, baud: int | None, timeout: float) -> serial.SerialBase:
+    """Open a link; `baud` None for a socket. A real port is locked so that two runs never share
+    a board; URLs (socket://) need no lock."""
+    options = {} if "://" in url else {"exclusive": True}
+    if baud is not None:
+        options["baudrate"] = baud
     try:
-        return serial.serial_for_url(url, baudrate=baud, timeout=timeout, write_timeout=timeout, **exclusive)
+        return serial.serial_for_url(url, timeout=timeout, write_timeout=timeout, **options)
     except serial.SerialException as exc:
         raise HilError(
             f"cannot open the link {url}: {exc}. Check that the port exists, that no other program "
@@ -81,11 +85,17 @@ def open_port(url: str, baud: int, timeout: float) -> serial.SerialBase:
 
 
 class Device:
-    def __init__(self, client: LinkClient, image: FirmwareImage, port: str):
+    """A device whose identity was verified. `reporting` wraps each call so that its errors say
+    what the target printed (Session.reporting)."""
+
+    def __init__(self, client: LinkClient, image: FirmwareImage, port: str,
+                 reporting: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext):
         self.client = client
         self.image = image
-        self.info = client.hello()
-        verify_identity(self.info, image, port)
+        self._reporting = reporting
+        with reporting():
+            self.info = client.hello()
+            verify_identity(self.info, image, port)
 
     @property
     def counter_unit(self) -> str:
@@ -100,47 +110,112 @@ class Device:
         outputs = np.empty((batch.shape[0], *out_tensor.shape), dtype=np.dtype(out_tensor.dtype))
         ticks = np.empty(batch.shape[0], dtype=np.int64)
         started = time.perf_counter()
-        for i, x in enumerate(batch):
-            raw, ticks[i] = self.client.run(x.tobytes())
-            outputs[i] = np.frombuffer(raw, dtype=outputs.dtype).reshape(out_tensor.shape)
-            if on_patch is not None:
-                on_patch(i)
+        with self._reporting():
+            for i, x in enumerate(batch):
+                raw, ticks[i] = self.client.run(x.tobytes())
+                outputs[i] = np.frombuffer(raw, dtype=outputs.dtype).reshape(out_tensor.shape)
+                if on_patch is not None:
+                    on_patch(i)
         seconds = time.perf_counter() - started
         return RunResult(outputs, ticks, self.counter_unit, seconds, self.client.retransmissions - before)
 
     def time(self, patch: np.ndarray, runs: int) -> TimingResult:
         """Stage one patch, then run it `runs` times with no link traffic inside the measured window."""
-        graph = self.image.model.graph
-        staged = stack_inputs(patch[np.newaxis], graph.tensor(graph.inputs[0]), "patch")[0]
-        self.client.write_input(staged.tobytes())
-        result = self.client.time(runs)
+        with self._reporting():
+            self._stage(patch)
+            result = self.client.time(runs)
         return TimingResult(self.counter_unit, tuple(result.totals), tuple(result.per_layer))
 
     def measure_stack(self, patch: np.ndarray) -> int | None:
         """Stage one patch, then measure the stack one inference on it uses, on the device
         (bytes below the protocol loop's frame). None where the board cannot measure its stack."""
+        with self._reporting():
+            self._stage(patch)
+            return self.client.measure_stack()
+
+    def _stage(self, patch: np.ndarray) -> None:
         graph = self.image.model.graph
         staged = stack_inputs(patch[np.newaxis], graph.tensor(graph.inputs[0]), "patch")[0]
         self.client.write_input(staged.tobytes())
-        return self.client.measure_stack()
+
+
+class Session:
+    """One device, opened step by step: build() -> load() -> connect() -> handshake().
+
+    Each step needs the one before; disconnect() undoes connect(), unload() undoes load() and
+    connect(). A HilError raised by a step, or by the device afterwards, has what
+    the target printed appended to its message."""
+
+    def __init__(self, model: CompiledModel, board: Board):
+        self.model = model
+        self.board = board
+        self.image: FirmwareImage | None = None
+        self.url: str | None = None
+        self._loader: Loader | None = None
+        self._port: serial.SerialBase | None = None
+
+    def build(self) -> FirmwareImage:
+        self.image = build_firmware(self.model, self.board.target)
+        return self.image
+
+    def load(self) -> str:
+        """Start the image on the target; the pyserial URL of its link."""
+        assert self.image is not None, "build() first"
+        self._loader = make_loader(self.board)
+        with self.reporting():
+            self.url = self._loader.start(self.image.path)
+        return self.url
+
+    def connect(self) -> LinkClient:
+        assert self.url is not None, "load() first"
+        board = self.board
+        with self.reporting():
+            self._port = open_port(self.url, board.link_baud, board.link_timeout)
+        return LinkClient(self._port, timeout=board.link_timeout, run_timeout=board.run_timeout(self.model.macs),
+                          name=self.url)
+
+    def handshake(self, client: LinkClient) -> Device:
+        """The device, once its protocol, model, target and build are those the harness built."""
+        assert self.image is not None and self.url is not None, "build(), load() and connect() first"
+        return Device(client, self.image, self.url, self.reporting)
+
+    def console(self) -> str:
+        """What the target printed outside the link so far ('' before load())."""
+        return self._loader.output() if self._loader is not None else ""
+
+    @contextlib.contextmanager
+    def reporting(self) -> Iterator[None]:
+        """Append the target's console to a HilError's message (once), keeping its type."""
+        try:
+            yield
+        except HilError as exc:
+            console = self.console().strip()
+            if console and not getattr(exc, "console_attached", False):
+                exc.args = (f"{exc.args[0] if exc.args else exc}\n(target output: {console[-CONSOLE_SHOWN:]})",
+                            *exc.args[1:])
+                exc.console_attached = True
+            raise
+
+    def disconnect(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            port.close()
+
+    def unload(self) -> None:
+        self.disconnect()
+        loader, self._loader = self._loader, None
+        self.url = None
+        if loader is not None:
+            loader.stop()
 
 
 @contextlib.contextmanager
-def open_device(
-    model: CompiledModel, target: Target, port: str | None = None, baud: int | None = None,
-    timeout: float = OPEN_TIMEOUT_S,
-) -> Iterator[Device]:
+def open_device(model: CompiledModel, board: Board) -> Iterator[Device]:
     """Build, load, connect and verify; everything is released on exit."""
-    image = build_firmware(model, target)
-    with make_loader(target, port) as loader:
-        url = loader.start(image.path)
-        link = open_port(url, baud or target.baud or DEFAULT_BAUD, timeout)
-        try:
-            yield Device(LinkClient(link), image, url)
-        except HilError as exc:
-            console = loader.output()
-            if console:
-                raise HilError(f"{exc}\n(target output: {console[-2000:]})") from None
-            raise
-        finally:
-            link.close()
+    session = Session(model, board)
+    try:
+        session.build()
+        session.load()
+        yield session.handshake(session.connect())
+    finally:
+        session.unload()

@@ -29,13 +29,12 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from harness.errors import HilError
-from harness.results.schema import validate_run
+from harness.results.schema import FOOTPRINT_KEYS, validate_run
 
 OK, BETTER, REGRESSION, INFO = "ok", "better", "regression", "info"
 VERDICTS = (OK, BETTER, REGRESSION, INFO)
 
 JUDGED_LATENCY_UNITS = ("instructions", "cycles")
-FOOTPRINT_KEYS = ("activation_ram", "runtime_ram", "weights_flash", "code_flash", "total_ram", "total_flash")
 
 STATISTICS_ROUNDING = 1e-9  # absolute: below it, cosine / L2 / RMSE / MAE differences are float rounding
 

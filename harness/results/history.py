@@ -17,7 +17,7 @@ import pandas as pd
 
 from harness.errors import HilError
 from harness.io import write_atomically
-from harness.results.schema import validate_run
+from harness.results.schema import DATE_FORMAT, FOOTPRINT_KEYS, validate_run
 
 HISTORY_FILE = "history.csv"
 LOCK_FILE = ".history.lock"
@@ -25,16 +25,13 @@ LOCK_FILE = ".history.lock"
 COLUMNS = (
     "run_id", "date", "target", "model_name", "model_sha256", "git_sha",
     "patches", "exact_patches", "max_abs_diff_lsb", "top1_agreement", "retransmits",
-    "latency_unit", "latency_median", "latency_min", "latency_max",
-    "activation_ram", "runtime_ram", "weights_flash", "code_flash", "total_ram", "total_flash",
+    "latency_unit", "latency_median", "latency_min", "latency_max", *FOOTPRINT_KEYS,
 )
 TEXT_COLUMNS = ("run_id", "target", "model_name", "model_sha256", "git_sha", "latency_unit")
 INTEGER_COLUMNS = (
-    "patches", "exact_patches", "max_abs_diff_lsb", "retransmits",
-    "activation_ram", "runtime_ram", "weights_flash", "code_flash", "total_ram", "total_flash",
+    "patches", "exact_patches", "max_abs_diff_lsb", "retransmits", *FOOTPRINT_KEYS,
 )
 REAL_COLUMNS = ("top1_agreement", "latency_median", "latency_min", "latency_max")
-DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def history_path(results_dir: Path | str) -> Path:
@@ -57,8 +54,7 @@ def history_row(run: dict) -> dict:
         "latency_median": latency["median"],
         "latency_min": latency["min"],
         "latency_max": latency["max"],
-        **{key: footprint[key] for key in (
-            "activation_ram", "runtime_ram", "weights_flash", "code_flash", "total_ram", "total_flash")},
+        **{key: footprint[key] for key in FOOTPRINT_KEYS},
     }
 
 

@@ -18,8 +18,9 @@ from harness import __version__
 from harness.build.firmware import FirmwareImage, build_flags, compiler_version, project_revision
 from harness.compiler.codegen import layer_name
 from harness.errors import HilError
+from harness.results.schema import DATE_FORMAT, SCHEMA_VERSION
 
-SCHEMA_VERSION = 1
+RUN_TIME_FORMAT = "%Y%m%dT%H%M%SZ"  # the start time in every run id and run folder name
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,17 @@ class RunData:
 
     @property
     def run_id(self) -> str:
-        return f"{self.started:%Y%m%dT%H%M%SZ}_{self.image.target.id}_{self.image.model.name}"
+        return run_id(self.started, self.image.target.id, self.image.model.name)
+
+
+def run_id(started: datetime, target: str, model_name: str) -> str:
+    """A bench run's id and folder name: <UTC start>_<target>_<model>."""
+    return f"{started.strftime(RUN_TIME_FORMAT)}_{target}_{model_name}"
+
+
+def pytest_folder_name(started: datetime, target: str) -> str:
+    """The folder the hil suite keeps a session's per-patch outputs in: pytest_<UTC start>_<target>."""
+    return f"pytest_{started.strftime(RUN_TIME_FORMAT)}_{target}"
 
 
 def environment(image: FirmwareImage, started: datetime) -> dict:
@@ -55,7 +66,7 @@ def environment(image: FirmwareImage, started: datetime) -> dict:
         "host": {
             "hostname": socket.gethostname(), "platform": platform.platform(), "python": platform.python_version()
         },
-        "date": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "date": started.strftime(DATE_FORMAT),
     }
 
 

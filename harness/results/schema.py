@@ -19,6 +19,9 @@ import jsonschema
 from harness.errors import HilError
 
 SCHEMA_VERSION = 1
+# The footprint figures of the published table, judged by compare and kept in the history.
+FOOTPRINT_KEYS = ("activation_ram", "runtime_ram", "weights_flash", "code_flash", "total_ram", "total_flash")
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # environment.date
 SCHEMA_PATH = Path(__file__).with_name("run.schema.json")
 RUN_FILE = "run.json"
 _MAX_ERRORS = 5

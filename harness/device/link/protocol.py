@@ -225,18 +225,30 @@ def parse_info(body: bytes) -> DeviceInfo:
     )
 
 
+@dataclass(frozen=True)
+class RunTimeout:
+    """How long the device may stay silent on a request that runs the model `runs` times:
+    per_run * runs + slack seconds in all, retransmissions included."""
+
+    per_run: float
+    slack: float = 0.0
+
+    def seconds(self, runs: int = 1) -> float:
+        return self.per_run * runs + self.slack
+
+
 class LinkClient:
     """Requests and responses over one port, with retransmission.
 
-    timeout:      seconds to wait for the answer to a small request (HELLO, WRITE_INPUT, reads).
-    run_timeout:  seconds one inference may take; INFER, READ_LAYER and MEASURE_STACK wait this long, TIME this
-                  times the number of runs in the request.
+    timeout:      seconds to wait for the answer to a small request (HELLO, WRITE_INPUT, reads), per try.
+    run_timeout:  the whole time a request that runs the model (INFER, TIME, READ_LAYER, MEASURE_STACK) may
+                  take, retransmissions included: a silent device is reported once it has passed.
     retries:      retransmissions of one request before LinkTimeout (docs/protocol.md: 8).
 
     The client owns the port while it lives: it sets the port's `timeout` for every read.
     """
 
-    def __init__(self, port, *, timeout: float = 1.0, run_timeout: float = 10.0, retries: int = 8,
+    def __init__(self, port, *, timeout: float = 1.0, run_timeout: RunTimeout = RunTimeout(10.0), retries: int = 8,
                  name: str | None = None):
         self._port = port
         self.timeout = timeout
@@ -261,28 +273,41 @@ class LinkClient:
 
     # ---- requests ----
 
-    def request(self, kind: MessageType, body: bytes = b"", timeout: float | None = None) -> bytes:
-        """Sends one request until its response arrives; the response's body. ERROR -> DeviceError."""
+    def request(self, kind: MessageType, body: bytes = b"", runs: int = 0) -> bytes:
+        """Sends one request until its response arrives; the response's body. ERROR -> DeviceError.
+
+        A request that runs nothing waits `timeout` per try. One that runs the model `runs` times
+        has run_timeout.seconds(runs) in all: each silent wait takes half of it, so a lost request is
+        sent once more in time, and a device that stays silent is reported when the whole has passed.
+        A damaged frame or a NAK is answered by retransmitting at once, within the same limits."""
         seq = self._seq
         self._seq = (self._seq + 1) & 0xFF
         label = f"{kind.name} (seq {seq})"
         frame = encode_frame(Packet(int(kind), seq, body))
-        wait = self.timeout if timeout is None else timeout
+        if runs:
+            total = self.run_timeout.seconds(runs)
+            wait = total / 2
+        else:
+            wait = self.timeout
+            total = wait * (self.retries + 1)
         max_body = self.info.max_body if self.info else MAX_BODY_FIELD
         self.stats.requests += 1
         attempt = _Attempt()
         tries = 0
-        while tries <= self.retries:
+        started = time.monotonic()
+        give_up = started + total
+        while tries <= self.retries and time.monotonic() < give_up:
             if tries:
                 self.stats.retransmissions += 1
             tries += 1
             self._transfer(lambda: self._port.write(frame), label, tries, attempt)
-            packet = self._await(seq, max_body, time.monotonic() + wait, label, tries, attempt)
+            packet = self._await(seq, max_body, min(time.monotonic() + wait, give_up), label, tries, attempt)
             if packet is not None:
                 return self._check_response(kind, label, packet)
         raise LinkTimeout(
-            f"no valid answer to {label} from {self.name} after {tries} tries ({wait:g} s each); "
-            f"last received: {attempt.last_received}. Is the firmware running, and is this its port?",
+            f"no valid answer to {label} from {self.name} within {time.monotonic() - started:.1f} s "
+            f"({tries} tries, {wait:g} s each); last received: {attempt.last_received}. "
+            "Is the firmware running, and is this its port?",
             port=self.name, request=label, tries=tries, last_received=attempt.last_received,
         )
 
@@ -373,7 +398,7 @@ class LinkClient:
 
     def infer(self) -> int:
         """Runs the staged input once; the inference's counter ticks."""
-        (ticks,) = _U32.unpack(self._expect(MessageType.INFER, b"", _U32.size, self.run_timeout))
+        (ticks,) = _U32.unpack(self._expect(MessageType.INFER, b"", _U32.size, runs=1))
         return ticks
 
     def read_output(self) -> bytes:
@@ -405,7 +430,7 @@ class LinkClient:
         per_layer: tuple[int, ...] = ()
         while len(totals) < runs:
             count = min(per_request, runs - len(totals))
-            body = self._expect(MessageType.TIME, _U16.pack(count), None, self.run_timeout * count)
+            body = self._expect(MessageType.TIME, _U16.pack(count), None, runs=count)
             got_runs, layers = _TIMED_HEAD.unpack_from(body)
             if got_runs != count or len(body) != _TIMED_HEAD.size + 4 * (got_runs + layers):
                 raise LinkError(f"TIMED for {count} runs has runs={got_runs}, layers={layers}, {len(body)} bytes")
@@ -419,8 +444,7 @@ class LinkClient:
         chunk = self._device().max_body - _U32.size
         out = bytearray()
         while True:
-            body = self._expect(MessageType.READ_LAYER, _READ_LAYER.pack(layer, len(out), chunk), None,
-                                self.run_timeout)
+            body = self._expect(MessageType.READ_LAYER, _READ_LAYER.pack(layer, len(out), chunk), None, runs=1)
             if len(body) < _U32.size:
                 raise LinkError(f"LAYER_DATA of {len(body)} bytes has no layer size")
             (size,) = _U32.unpack_from(body)
@@ -434,7 +458,7 @@ class LinkClient:
         """Bytes of stack one inference on the staged input uses, measured on the device by
         painting; None when the board cannot measure its stack (ERROR 6). Other errors raise."""
         try:
-            body = self._expect(MessageType.MEASURE_STACK, b"", _STACK.size, self.run_timeout)
+            body = self._expect(MessageType.MEASURE_STACK, b"", _STACK.size, runs=1)
         except DeviceError as exc:
             if exc.code == ErrorCode.NOT_SUPPORTED:
                 return None
@@ -444,8 +468,8 @@ class LinkClient:
             raise LinkError(f"the device reports {used} bytes of stack used out of a {size}-byte stack")
         return used
 
-    def _expect(self, kind: MessageType, body: bytes, length: int | None, timeout: float | None = None) -> bytes:
-        answer = self.request(kind, body, timeout)
+    def _expect(self, kind: MessageType, body: bytes, length: int | None, runs: int = 0) -> bytes:
+        answer = self.request(kind, body, runs)
         if length is not None and len(answer) != length:
             raise LinkError(f"the device answered {kind.name} with {len(answer)} body bytes, expected {length}")
         return answer

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from harness.device.board import Board
 from harness.device.loaders.base import Loader, LoadError
 from harness.errors import HilError
-from harness.targets import Target
 
 
-def _host(target: Target, port: str | None) -> Loader:
+def _host(board: Board) -> Loader:
     from harness.device.loaders.host import HostLoader
 
     return HostLoader()
 
 
-def _qemu(target: Target, port: str | None) -> Loader:
+def _qemu(board: Board) -> Loader:
     from harness.device.loaders.qemu import QemuLoader
 
     return QemuLoader()
@@ -22,14 +22,16 @@ def _qemu(target: Target, port: str | None) -> Loader:
 LOADERS = {"exec": _host, "qemu": _qemu}
 
 
-def make_loader(target: Target, port: str | None = None) -> Loader:
+def make_loader(board: Board) -> Loader:
+    """The loader for the board's target."""
+    target = board.target
     try:
         factory = LOADERS[target.load_method]
     except KeyError:
         raise HilError(
             f"target {target.id} is loaded with {target.load_method}, which this version cannot do yet"
         ) from None
-    return factory(target, port)
+    return factory(board)
 
 
 __all__ = ["LoadError", "Loader", "make_loader"]

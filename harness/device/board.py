@@ -1,0 +1,54 @@
+"""The board record: which target, where its link is and how long to wait for it.
+
+Built once from the command line or the pytest options and handed to the loader and the link,
+so every option reaches what it names, and an option that makes no sense for the target is
+refused here rather than ignored. (The pyOCD probe and CMSIS-Pack of a real board join it with
+the board's loader.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness import defaults
+from harness.device.link.protocol import RunTimeout
+from harness.errors import HilError
+from harness.targets import Target
+
+
+@dataclass(frozen=True)
+class Board:
+    target: Target
+    port: str | None = None  # pyserial URL of a board's serial link; None for a socket link
+    baud: int | None = None  # None: the target's
+    link_timeout: float = defaults.LINK_TIMEOUT_S  # seconds per try of a request that runs nothing
+    inference_timeout: float | None = None  # seconds one inference may take; None: from the model's work
+
+    def __post_init__(self) -> None:
+        target = self.target
+        if target.transport == "socket":
+            # The harness starts these targets itself and opens their loopback socket.
+            for option, value in (("--port", self.port), ("--baud", self.baud)):
+                if value is not None:
+                    raise HilError(
+                        f"{option} does not apply to target {target.id}: its link is a loopback socket the harness "
+                        f"opens itself; drop {option}"
+                    )
+        for option, value in (("--baud", self.baud), ("--link-timeout", self.link_timeout),
+                              ("--inference-timeout", self.inference_timeout)):
+            if value is not None and not value > 0:
+                raise HilError(f"{option} must be positive (got {value})")
+
+    @property
+    def link_baud(self) -> int | None:
+        """The baud rate of a serial link; None for a socket, where there is none."""
+        if self.target.transport == "socket":
+            return None
+        return self.baud or self.target.baud
+
+    def run_timeout(self, macs: int) -> RunTimeout:
+        """How long the device may stay silent on an inference of a model of `macs` MACs: as the user
+        said, else twice what the target is expected to need at its slowest, plus a slack."""
+        if self.inference_timeout is not None:
+            return RunTimeout(self.inference_timeout)
+        return RunTimeout(2 * self.target.expected_inference_seconds(macs), defaults.INFERENCE_SLACK_S)
