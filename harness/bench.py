@@ -79,9 +79,10 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
                 timing = device.time(inputs[-1], options.timing_runs)
             with _phase(progress, "measure the stack of one inference"):
                 stack = device.measure_stack(inputs[-1])
-            image = device.image
+            image, info = device.image, device.info
     data = RunData(
         image=image,
+        device=info,
         started=started,
         inputs=inputs,
         device_outputs=run.outputs,

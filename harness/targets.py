@@ -38,6 +38,11 @@ class Target:
     expected_per_mac: float  # counter units per MAC the engine is expected to need here, generously
     slowest_per_second: float  # counter units per wall-clock second at the slowest expected
 
+    @property
+    def counter_hz(self) -> int | None:
+        """The rate its counter ticks at: the clock for cycles, 1e9 for ns, None for instructions."""
+        return {"cycles": self.clock_hz, "ns": 1_000_000_000}.get(self.timer_unit)
+
     def expected_inference_seconds(self, macs: int) -> float:
         """How long one inference of `macs` multiply-accumulates may take here, at the slowest."""
         return macs * self.expected_per_mac / self.slowest_per_second

@@ -71,7 +71,7 @@ def _sum(*values):
 
 def _base() -> dict:
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "run_id": "",
         "environment": {
             "harness_version": "0.1.0",
@@ -85,6 +85,7 @@ def _base() -> dict:
             "host": {"hostname": "ci-runner", "platform": "Linux-6.1-x86_64", "python": "3.11.7"},
             "date": "2026-11-25T06:15:02Z",
         },
+        "device": {"counter_unit": "instructions", "counter_hz": None, "reset_reason": "power-on"},
         "parity": {
             "patches": 64, "exact_patches": 64,
             "max_abs_diff_lsb": 0, "cosine_min": 1.0, "l2r_max": 0.0, "rmse": 0.0, "mae": 0.0,

@@ -168,6 +168,25 @@ def test_infer_says_when_a_target_has_no_board_support_yet(capsys, conv_file, tm
     assert not (tmp_path / "y.npy").exists()
 
 
+@pytest.mark.parametrize("command", ["infer", "bench"])
+@pytest.mark.parametrize("option, value, message", [
+    ("--port", "/dev/ttyACM0", "--port does not apply to target qemu-m33: its link is a loopback socket"),
+    ("--baud", "115200", "--baud does not apply to target qemu-m33"),
+    ("--link-timeout", "0", "--link-timeout must be positive (got 0.0)"),
+    ("--inference-timeout", "-1", "--inference-timeout must be positive (got -1.0)"),
+])
+def test_link_options_are_checked_against_the_target_before_any_work(
+    capsys, conv_file, tmp_path, command, option, value, message
+):
+    inputs = tmp_path / "x.npy"
+    np.save(inputs, np.zeros((1, 1, 8, 8, 3), np.int8))
+    io = ["--inputs", str(inputs), "--out", str(tmp_path / "y.npy")] if command == "infer" else [
+        "--results-dir", str(tmp_path / "results")]
+    code, _, err = run(capsys, command, "--target", "qemu-m33", "--model", str(conv_file), option, value, *io)
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "y.npy").exists() and not (tmp_path / "results").exists()
+
+
 def test_infer_rejects_inputs_that_are_not_npy(capsys, conv_file, tmp_path):
     (tmp_path / "x.npy").write_text("1,2,3\n")
     code, _, err = run(capsys, "infer", "--model", conv_file, "--inputs", tmp_path / "x.npy",

@@ -123,7 +123,7 @@ def test_the_host_and_the_run_date_are_not_the_environment():
 
 @pytest.mark.parametrize("content, message", [
     ("{ not json", "not valid JSON"),
-    (json.dumps({"schema_version": 1}), "missing key 'run_id'"),
+    (json.dumps({"schema_version": 2}), "missing key 'run_id'"),
     (json.dumps(make_run(schema_version=7)), "schema_version 7"),
 ])
 def test_a_corrupt_baseline_file_exits_2_with_a_message(capsys, tmp_path, content, message):

@@ -1,11 +1,18 @@
-"""Opening links and checking what the build needs: clear messages for the user's mistakes."""
+"""Opening links, checking what the build needs, the session's error reports: clear messages for the
+user's mistakes."""
 
 import os
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from harness.build.firmware import require_compiler
-from harness.device.session import open_port
+from harness.device import session as session_module
+from harness.device.board import Board
+from harness.device.link.protocol import LinkTimeout
+from harness.device.loaders import Loader
+from harness.device.session import Session, open_port
 from harness.errors import HilError
 from harness.targets import load_target, target_from_dict
 
@@ -62,3 +69,30 @@ def _valid(target_id: str) -> dict:
     from harness.paths import TARGETS_DIR
 
     return tomllib.loads((TARGETS_DIR / f"{target_id}.toml").read_text())
+
+
+class FakeLoader(Loader):
+    """A fake target for the session layer: it starts nothing and has printed a fixed console."""
+
+    def start(self, image):
+        return "socket://127.0.0.1:9"
+
+    def stop(self):
+        pass
+
+    def output(self):
+        return "boot: HardFault at 0x0800_1234"
+
+
+def test_every_error_after_load_carries_the_targets_console_once(monkeypatch, example_compiled):
+    monkeypatch.setattr(session_module, "make_loader", lambda board: FakeLoader())
+    session = Session(example_compiled, Board(load_target("qemu-m33")))
+    session.image = SimpleNamespace(path=Path("firmware.elf"))  # the fake loader loads nothing
+    session.load()
+    with pytest.raises(LinkTimeout) as error:
+        with session.reporting():
+            with session.reporting():  # nested steps add it once
+                raise LinkTimeout("no valid answer", port="p", request="INFER (seq 1)", tries=2, last_received="x")
+    assert str(error.value) == "no valid answer\n(target output: boot: HardFault at 0x0800_1234)"
+    assert error.value.request == "INFER (seq 1)"  # the error keeps its type and fields
+    session.unload()

@@ -82,10 +82,16 @@ def test_hello_describes_the_build(client, image, example_compiled, example_mode
     assert info.layer_count == len(example_compiled.calls) == 7
     assert info.arena_size == example_compiled.plan.arena_size
     assert (info.counter_unit, info.counter_hz, info.reset_reason) == (3, 1_000_000_000, 1)
+    assert info.counter_hz == load_target("host").counter_hz
     assert (info.counter_unit_name, info.reset_reason_name) == ("ns", "power-on")
     verify_identity(info, image, "test port")
     with pytest.raises(ProtocolMismatch, match="(?s)model SHA-256: device has '0+', expected .*reflash"):
         verify_identity(dataclasses.replace(info, model_sha256="0" * 64), image, "test port")
+    # A board on another clock would give wrong milliseconds: refused, not measured.
+    with pytest.raises(ProtocolMismatch, match=r"counter rate \(Hz\): device has 80000000, expected 1000000000"):
+        verify_identity(dataclasses.replace(info, counter_hz=80_000_000), image, "test port")
+    with pytest.raises(ProtocolMismatch, match="counter unit: device has 'cycles', expected 'ns'"):
+        verify_identity(dataclasses.replace(info, counter_unit=1), image, "test port")
 
 
 def test_a_device_of_another_protocol_version_is_refused():
@@ -211,7 +217,7 @@ def test_device_naks_a_bad_frame_and_replays_a_repeated_request(port, client):
 def test_lossy_link_stays_bit_exact(device_url, golden, capsys):
     with serial.serial_for_url(device_url, timeout=1.0) as link:
         lossy = LossyTransport(link, drop_rate=0, corrupt_rate=0, seed=7)
-        client = LinkClient(lossy, timeout=0.1, run_timeout=RunTimeout(0.5, slack=5.0), retries=64)
+        client = LinkClient(lossy, timeout=0.3, run_timeout=RunTimeout(0.5, slack=5.0), retries=64)
         # The handshake on a clean link: at 2 % damaged bytes a ~290-byte INFO frame arrives
         # whole once in ~300 tries. The small frames of data runs get through in ~5.
         client.hello()

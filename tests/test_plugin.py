@@ -25,12 +25,32 @@ def test_missing_model_is_a_usage_error(pytester):
     result.stderr.fnmatch_lines(["*--model: no such file: *nowhere.tflite*"])
 
 
-@pytest.mark.parametrize("option", ["--patches=0", "--timing-runs=-1", "--link-timeout=0"])
+@pytest.mark.parametrize("option", ["--patches=0", "--timing-runs=-1", "--link-timeout=0", "--inference-timeout=-2"])
 def test_non_positive_counts_are_usage_errors(pytester, option):
     pytester.makepyfile("def test_nothing(): pass")
     result = pytester.runpytest(option)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*must be positive*"])
+
+
+@pytest.mark.parametrize("option", ["--port=/dev/ttyACM0", "--baud=115200"])
+def test_a_link_option_that_does_not_apply_to_the_target_is_a_usage_error(pytester, option):
+    pytester.makepyfile("def test_nothing(): pass")
+    result = pytester.runpytest("--target=host", option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    name = option.split("=")[0]
+    result.stderr.fnmatch_lines([f"*{name} does not apply to target host: its link is a loopback socket*"])
+
+
+def test_the_link_options_reach_the_board_record(pytester):
+    pytester.makepyfile("""
+def test_board(hil_config):
+    board = hil_config.board
+    print("BOARD", board.target.id, board.port, board.link_baud, board.link_timeout, board.inference_timeout)
+""")
+    pytester.runpytest("-s", "--target=u585", "--port=/dev/ttyACM3", "--baud=460800", "--link-timeout=2.5",
+                       "--inference-timeout=9").stdout.fnmatch_lines(["*BOARD u585 /dev/ttyACM3 460800 2.5 9.0"])
+    pytester.runpytest("-s", "--target=u585").stdout.fnmatch_lines(["*BOARD u585 None 921600 1.0 None"])
 
 
 def test_command_line_overrides_ini_which_overrides_defaults(pytester):

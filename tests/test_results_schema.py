@@ -1,4 +1,4 @@
-"""Loading and validating run.json (docs/results.md, schema_version 1), on real files."""
+"""Loading and validating run.json (docs/results.md, schema_version 2), on real files."""
 
 import json
 
@@ -32,7 +32,7 @@ def test_a_run_directory_and_its_run_json_load_the_same(tmp_path):
     {"parity": {"max_abs_diff_lsb": None, "l2r_max": None}, "throughput": {"patches_per_second": None}},
     {"latency": {"unit": "cycles", "ms_at_clock": 1250.0}},
     {"latency": {"unit": "ns", "median": None, "min": None, "max": None, "runs": 0, "per_layer": []}},
-    {"future_key": {"added": "within schema_version 1"}},
+    {"future_key": {"added": "within schema_version 2"}},
 ])
 def test_valid_runs_pass(overrides):
     validate_run(make_run(**overrides))
@@ -95,7 +95,7 @@ def test_binary_garbage_is_not_json(tmp_path):
         load_run(path)
 
 
-@pytest.mark.parametrize("version", [2, 0, "1", None])
+@pytest.mark.parametrize("version", [3, 0, "2", None])
 def test_another_schema_version_is_refused(tmp_path, version):
     path = tmp_path / "run.json"
     path.write_text(json.dumps(make_run(schema_version=version)))
@@ -145,3 +145,16 @@ def test_the_factory_deep_merges_and_derives_the_run_id():
     assert run["run_id"] == "20261201T000000Z_host_yamnet256"
     assert run["environment"]["model_name"] == "yamnet256" and run["latency"]["min"] == 199_000_000
     assert deep_merge({"a": {"b": 1, "c": [1]}}, {"a": {"c": [2]}}) == {"a": {"b": 1, "c": [2]}}
+
+
+def test_a_run_of_schema_version_1_reads_with_the_device_unknown(tmp_path):
+    """Runs and baselines written before the device block was recorded stay readable."""
+    old = make_run(schema_version=1)
+    del old["device"]
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(old))
+    run = load_run(path)
+    assert run["schema_version"] == 2
+    assert run["device"] == {"counter_unit": None, "counter_hz": None, "reset_reason": None}
+    assert {k: v for k, v in run.items() if k not in ("device", "schema_version")} == {
+        k: v for k, v in old.items() if k != "schema_version"}

@@ -104,6 +104,8 @@ static const char *status_name(hil_status status)
         return "HIL_ERROR_SHAPE";
     case HIL_ERROR_UNSUPPORTED:
         return "HIL_ERROR_UNSUPPORTED";
+    case HIL_ERROR_CLOSED:
+        return "HIL_ERROR_CLOSED";
     }
     return "unknown status";
 }
@@ -205,7 +207,11 @@ static reply handle_hello(const hil_packet *request)
     hil_put_u16(out, HIL_PROTOCOL_VERSION);
     hil_put_u16(out + 2, HIL_LINK_MAX_BODY);
     out[4] = (uint8_t)hil_board_counter_unit();
-    hil_put_u32(out + 5, hil_board_counter_hz());
+    uint32_t counter_hz;
+    if (hil_board_counter_hz(&counter_hz) != HIL_OK) {
+        counter_hz = 0u; /* on the wire, 0 says the counter has no fixed rate (docs/protocol.md) */
+    }
+    hil_put_u32(out + 5, counter_hz);
     out[9] = (uint8_t)hil_board_reset_reason();
     hil_put_u32(out + 10, model->arena_size);
     hil_put_u16(out + 14, (uint16_t)model->layer_count);

@@ -110,8 +110,12 @@ static hil_link_result read_frame(size_t *length)
     size_t count = 0;
     for (;;) {
         uint8_t byte;
-        if (hil_board_uart_read(&byte) != HIL_OK) {
+        const hil_status status = hil_board_uart_read(&byte);
+        if (status == HIL_ERROR_CLOSED) {
             return HIL_LINK_CLOSED;
+        }
+        if (status != HIL_OK) {
+            return HIL_LINK_BAD_FRAME; /* the board could not deliver a byte: this frame is lost */
         }
         if (byte == 0u) {
             *length = count;

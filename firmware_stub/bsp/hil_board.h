@@ -28,10 +28,11 @@ typedef enum {
 /* Clocks, UART, counter. Called once before anything else. */
 hil_status hil_board_init(void);
 
-/* Blocks until one byte arrives. HIL_ERROR_ARGUMENT when the link is gone (host: peer closed). */
+/* Blocks until one byte arrives. HIL_ERROR_CLOSED when the link is gone (host: the peer closed);
+ * HIL_ERROR_ARGUMENT for a NULL `byte`. */
 hil_status hil_board_uart_read(uint8_t *byte);
 
-/* Blocks until every byte is handed to the UART. */
+/* Blocks until every byte is handed to the UART. HIL_ERROR_CLOSED when the link is gone. */
 hil_status hil_board_uart_write(const uint8_t *data, size_t length);
 
 /* A free-running counter in `hil_board_counter_unit()` units; wraps at 2^32 (callers subtract). */
@@ -45,8 +46,9 @@ hil_counter_unit hil_board_counter_unit(void);
  */
 void hil_board_counter_align(void);
 
-/* Counter ticks per second: the clock for cycles, 1e9 for ns, 0 when it has no fixed rate. */
-uint32_t hil_board_counter_hz(void);
+/* Counter ticks per second into *hz: the clock for cycles, 1e9 for ns. HIL_ERROR_UNSUPPORTED when
+ * the counter has no fixed rate (instructions are not time); HIL_ERROR_ARGUMENT for a NULL `hz`. */
+hil_status hil_board_counter_hz(uint32_t *hz);
 
 hil_reset_reason hil_board_reset_reason(void);
 

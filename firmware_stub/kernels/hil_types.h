@@ -8,7 +8,8 @@ typedef enum {
     HIL_OK = 0,
     HIL_ERROR_ARGUMENT = 1,    /* NULL pointer or a parameter outside its documented range */
     HIL_ERROR_SHAPE = 2,       /* tensor shapes that do not fit together */
-    HIL_ERROR_UNSUPPORTED = 3  /* a valid combination this kernel does not implement */
+    HIL_ERROR_UNSUPPORTED = 3, /* a valid combination this kernel (or board) does not implement */
+    HIL_ERROR_CLOSED = 4       /* the link is gone (host build: the harness closed its socket) */
 } hil_status;
 
 /* A 4-D shape. Activations are NHWC; conv filters are OHWI (n = output channels). */

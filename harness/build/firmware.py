@@ -24,12 +24,12 @@ from pathlib import Path
 from harness.compiler import CompiledModel
 from harness.errors import HilError
 from harness.paths import FIRMWARE_DIR, KERNELS_DIR, PROJECT_ROOT, cache_dir
+from harness.build.sources import FIRMWARE_CFLAGS, kernel_sources
 from harness.build.staging import publish_folder
 from harness.targets import Target
 
 APP_DIR = FIRMWARE_DIR / "app"
 BSP_ROOT = FIRMWARE_DIR / "bsp"
-COMMON_CFLAGS = ("-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections")
 IMAGE_NAME = "firmware.elf"
 MAP_NAME = "firmware.map"  # GNU ld map: every input section and the object it came from
 OBJECTS_DIR = "objects"  # one object per source, named by object_name()
@@ -54,16 +54,16 @@ def compiler_version(compiler: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def project_revision() -> str:
-    """The project's git commit (with -dirty for local changes), or 'unknown' outside a checkout."""
+def project_revision() -> str | None:
+    """The project's git commit (with -dirty for local changes); None outside a checkout."""
     try:
         result = subprocess.run(
             ["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
             capture_output=True, text=True, check=False, timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "unknown"
+        return None
+    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else None
 
 
 def require_compiler(target: Target) -> str:
@@ -80,7 +80,7 @@ def _sources(target: Target) -> list[Path]:
     bsp = BSP_ROOT / target.bsp
     if not bsp.is_dir():
         raise HilError(f"target {target.id}: its board support (firmware_stub/bsp/{target.bsp}) is not implemented yet")
-    return sorted(APP_DIR.glob("*.c")) + sorted(KERNELS_DIR.glob("*.c")) + sorted(bsp.glob("*.c"))
+    return sorted(APP_DIR.glob("*.c")) + kernel_sources() + sorted(bsp.glob("*.c"))
 
 
 def _headers(target: Target) -> list[Path]:
@@ -89,12 +89,13 @@ def _headers(target: Target) -> list[Path]:
 
 
 def build_flags(target: Target) -> list[str]:
-    return [*COMMON_CFLAGS, *target.cflags]
+    return [*FIRMWARE_CFLAGS, *target.cflags]
 
 
 def build_id(target: Target) -> str:
     """What the device reports in its handshake: project revision, compiler and flags."""
-    return f"{project_revision()} {compiler_version(target.compiler)} {' '.join(build_flags(target))}"
+    revision = project_revision() or "no-git-revision"
+    return f"{revision} {compiler_version(target.compiler)} {' '.join(build_flags(target))}"
 
 
 def _build_key(model: CompiledModel, target: Target, identity: str, inputs: list[Path]) -> str:

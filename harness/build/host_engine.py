@@ -21,9 +21,9 @@ from harness.compiler.graph import Tensor
 from harness.errors import HilError
 from harness.build.firmware import compiler_version
 from harness.paths import FIRMWARE_DIR, KERNELS_DIR, cache_dir
+from harness.build.sources import HOST_ENGINE_CFLAGS, kernel_headers, kernel_sources
 from harness.build.staging import publish_folder
 
-HOST_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter")
 RUNNER_SOURCE = FIRMWARE_DIR / "host" / "infer_batch.c"
 RUN_TIMEOUT_S = 600
 
@@ -53,17 +53,17 @@ def _run_compiler(args: list[str], what: str) -> None:
 
 def kernel_library(compiler: str | None = None) -> Path:
     compiler = compiler or host_compiler()
-    sources = sorted(KERNELS_DIR.glob("*.c"))
-    headers = sorted(KERNELS_DIR.glob("*.h"))
+    sources = kernel_sources()
+    headers = kernel_headers()
     contents = (p.name.encode() + p.read_bytes() for p in sources + headers)
-    key = _digest(compiler_version(compiler), *HOST_CFLAGS, *contents)
+    key = _digest(compiler_version(compiler), *HOST_ENGINE_CFLAGS, *contents)
     final = cache_dir("host") / f"kernels-{key}"
 
     def build(staging: Path) -> None:
         objects = []
         for source in sources:
             obj = staging / (source.stem + ".o")
-            command = [compiler, *HOST_CFLAGS, "-I", str(KERNELS_DIR), "-c", str(source), "-o", str(obj)]
+            command = [compiler, *HOST_ENGINE_CFLAGS, "-I", str(KERNELS_DIR), "-c", str(source), "-o", str(obj)]
             _run_compiler(command, source.name)
             objects.append(str(obj))
         _run_compiler(["ar", "rcs", str(staging / "libhilkernels.a"), *objects], "the kernel library")
@@ -90,7 +90,7 @@ class HostEngine:
             model.write(staging)
             _run_compiler(
                 [
-                    compiler, *HOST_CFLAGS, "-I", str(KERNELS_DIR), "-I", str(staging),
+                    compiler, *HOST_ENGINE_CFLAGS, "-I", str(KERNELS_DIR), "-I", str(staging),
                     f'-DHIL_MODEL_HEADER="{model.name}.h"', f"-DHIL_MODEL={model.name}_model",
                     str(staging / f"{model.name}.c"), str(RUNNER_SOURCE), str(library), "-lm",
                     "-o", str(staging / "infer_batch"),

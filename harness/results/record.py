@@ -17,6 +17,7 @@ import numpy as np
 from harness import __version__
 from harness.build.firmware import FirmwareImage, build_flags, compiler_version, project_revision
 from harness.compiler.codegen import layer_name
+from harness.device.link.protocol import DeviceInfo
 from harness.errors import HilError
 from harness.results.schema import DATE_FORMAT, SCHEMA_VERSION
 
@@ -28,6 +29,7 @@ class RunData:
     """Everything a bench run measured, before it becomes files."""
 
     image: FirmwareImage
+    device: DeviceInfo  # what the device said of itself in the handshake
     started: datetime
     inputs: np.ndarray
     device_outputs: np.ndarray
@@ -70,6 +72,12 @@ def environment(image: FirmwareImage, started: datetime) -> dict:
     }
 
 
+def device_record(info: DeviceInfo) -> dict:
+    """What the device reported of itself, checked against the target descriptor at the handshake."""
+    return {"counter_unit": info.counter_unit_name, "counter_hz": info.counter_hz,
+            "reset_reason": info.reset_reason_name}
+
+
 def latency_record(unit: str, totals: tuple[int, ...], per_layer: tuple[int, ...], image: FirmwareImage) -> dict:
     ordered = sorted(totals)
     median = int(np.median(ordered))
@@ -94,6 +102,7 @@ def run_json(data: RunData) -> dict:
         "schema_version": SCHEMA_VERSION,
         "run_id": data.run_id,
         "environment": environment(data.image, data.started),
+        "device": device_record(data.device),
         "parity": data.parity,
         "latency": data.latency,
         "throughput": data.throughput,

@@ -1,4 +1,4 @@
-"""Load and validate a run.json (docs/results.md, schema_version 1).
+"""Load and validate a run.json (docs/results.md, schema_version 2; version 1 is read too).
 
 The JSON Schema (run.schema.json, beside this file) says which keys exist and what type each
 has; the checks after it are the relations a schema cannot state (totals are sums, the tree
@@ -18,7 +18,10 @@ import jsonschema
 
 from harness.errors import HilError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 1 lacked the device block (what the device reported of itself); it reads as unknown.
+_UPGRADES = {1: lambda run: {**run, "schema_version": 2,
+                             "device": {"counter_unit": None, "counter_hz": None, "reset_reason": None}}}
 # The footprint figures of the published table, judged by compare and kept in the history.
 FOOTPRINT_KEYS = ("activation_ram", "runtime_ram", "weights_flash", "code_flash", "total_ram", "total_flash")
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # environment.date
@@ -74,6 +77,9 @@ def validate_run(data: Any, source: str = "run") -> dict:
     `source` names where it came from (a file, or e.g. "baseline") in the error message."""
     if not isinstance(data, dict):
         raise HilError(f"{source}: expected a JSON object (a run.json), found {type(data).__name__}")
+    version = data.get("schema_version")
+    if type(version) is int and version in _UPGRADES:
+        data = _UPGRADES[version](data)
     if "schema_version" in data and data["schema_version"] != SCHEMA_VERSION:
         raise HilError(
             f"{source}: schema_version {data['schema_version']!r}, but this harness reads schema_version "

@@ -245,7 +245,11 @@ int main(void)
             break;
         case 'I':
             write_u32((uint32_t)hil_board_counter_unit());
-            write_u32(hil_board_counter_hz());
+            {
+                uint32_t hz = 0u;
+                write_u32((uint32_t)hil_board_counter_hz(&hz)); /* the status, then the rate */
+                write_u32(hz);
+            }
             write_u32((uint32_t)hil_board_reset_reason());
             write_u32(stack_used());
             break;

@@ -9,6 +9,7 @@
 #include "hil_board.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -49,13 +50,16 @@ hil_status hil_board_init(void)
 
 hil_status hil_board_uart_read(uint8_t *byte)
 {
+    if (byte == NULL) {
+        return HIL_ERROR_ARGUMENT;
+    }
     for (;;) {
         const ssize_t got = recv(link_fd, byte, 1, 0);
         if (got == 1) {
             return HIL_OK;
         }
-        if (got == 0) {
-            return HIL_ERROR_ARGUMENT; /* the harness closed the link */
+        if (got == 0 || errno != EINTR) {
+            return HIL_ERROR_CLOSED; /* the harness closed the link, or the socket failed */
         }
     }
 }
@@ -64,8 +68,11 @@ hil_status hil_board_uart_write(const uint8_t *data, size_t length)
 {
     while (length > 0) {
         const ssize_t sent = send(link_fd, data, length, 0);
+        if (sent < 0 && errno == EINTR) {
+            continue;
+        }
         if (sent <= 0) {
-            return HIL_ERROR_ARGUMENT;
+            return HIL_ERROR_CLOSED;
         }
         data += sent;
         length -= (size_t)sent;
@@ -90,9 +97,13 @@ hil_counter_unit hil_board_counter_unit(void)
     return HIL_COUNTER_NANOSECONDS;
 }
 
-uint32_t hil_board_counter_hz(void)
+hil_status hil_board_counter_hz(uint32_t *hz)
 {
-    return 1000000000u;
+    if (hz == NULL) {
+        return HIL_ERROR_ARGUMENT;
+    }
+    *hz = 1000000000u;
+    return HIL_OK;
 }
 
 hil_reset_reason hil_board_reset_reason(void)

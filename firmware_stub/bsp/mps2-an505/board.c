@@ -126,9 +126,10 @@ hil_counter_unit hil_board_counter_unit(void)
     return HIL_COUNTER_INSTRUCTIONS;
 }
 
-uint32_t hil_board_counter_hz(void)
+hil_status hil_board_counter_hz(uint32_t *hz)
 {
-    return 0u; /* instructions have no fixed rate: they are not time */
+    (void)hz;
+    return HIL_ERROR_UNSUPPORTED; /* instructions have no fixed rate: they are not time */
 }
 
 hil_reset_reason hil_board_reset_reason(void)

@@ -26,6 +26,9 @@ from harness.errors import HilError
 
 PROTOCOL_VERSION = 2
 READ_CHUNK = 65536
+# A request that runs nothing is sent again after each silent wait of `timeout`; after this many
+# waits' worth of time the device counts as silent (damaged frames and NAKs retransmit at once).
+SILENT_WAITS = 3
 
 
 class MessageType(IntEnum):
@@ -121,7 +124,7 @@ class DeviceInfo:
     protocol_version: int
     max_body: int
     counter_unit: int  # 1 cycles, 2 instructions, 3 ns (counter_unit_name)
-    counter_hz: int  # 0: the counter has no fixed rate
+    counter_hz: int | None  # None: the counter has no fixed rate (0 on the wire)
     reset_reason: int  # 1 power-on, 2 software, 3 watchdog, 4 pin, 5 other (reset_reason_name)
     arena_size: int
     layer_count: int
@@ -213,7 +216,7 @@ def parse_info(body: bytes) -> DeviceInfo:
         protocol_version=version,
         max_body=max_body,
         counter_unit=unit,
-        counter_hz=hz,
+        counter_hz=hz or None,
         reset_reason=reset,
         arena_size=arena,
         layer_count=layers,
@@ -240,7 +243,8 @@ class RunTimeout:
 class LinkClient:
     """Requests and responses over one port, with retransmission.
 
-    timeout:      seconds to wait for the answer to a small request (HELLO, WRITE_INPUT, reads), per try.
+    timeout:      seconds to wait for the answer to a small request (HELLO, WRITE_INPUT, reads), per try;
+                  SILENT_WAITS times that in all.
     run_timeout:  the whole time a request that runs the model (INFER, TIME, READ_LAYER, MEASURE_STACK) may
                   take, retransmissions included: a silent device is reported once it has passed.
     retries:      retransmissions of one request before LinkTimeout (docs/protocol.md: 8).
@@ -276,7 +280,8 @@ class LinkClient:
     def request(self, kind: MessageType, body: bytes = b"", runs: int = 0) -> bytes:
         """Sends one request until its response arrives; the response's body. ERROR -> DeviceError.
 
-        A request that runs nothing waits `timeout` per try. One that runs the model `runs` times
+        A request that runs nothing waits `timeout` per try, SILENT_WAITS times that in all. One that
+        runs the model `runs` times
         has run_timeout.seconds(runs) in all: each silent wait takes half of it, so a lost request is
         sent once more in time, and a device that stays silent is reported when the whole has passed.
         A damaged frame or a NAK is answered by retransmitting at once, within the same limits."""
@@ -289,7 +294,7 @@ class LinkClient:
             wait = total / 2
         else:
             wait = self.timeout
-            total = wait * (self.retries + 1)
+            total = wait * SILENT_WAITS
         max_body = self.info.max_body if self.info else MAX_BODY_FIELD
         self.stats.requests += 1
         attempt = _Attempt()

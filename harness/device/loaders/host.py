@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import selectors
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -49,6 +50,7 @@ class HostLoader(Loader):
             return
         if process.poll() is None:
             process.terminate()
+            process.send_signal(signal.SIGCONT)  # a stopped process acts on SIGTERM only once it runs
             try:
                 process.wait(STOP_GRACE_S)
             except subprocess.TimeoutExpired:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -208,6 +209,7 @@ class QemuLoader(Loader):
         if process.poll() is None:
             self._stopped_by_loader = True
             process.terminate()
+            process.send_signal(signal.SIGCONT)  # a stopped emulator acts on SIGTERM only once it runs
             try:
                 process.wait(timeout=self.stop_grace)
             except subprocess.TimeoutExpired:
