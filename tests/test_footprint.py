@@ -16,6 +16,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 import harness.build.firmware as firmware
+import harness.build.sources as sources
 from harness.build.firmware import build_firmware
 from harness.build.footprint import FLASH_KEYS, RAM_KEYS, measure_footprint, owner_of, read_map
 from harness.compiler.compile import compile_graph
@@ -194,6 +195,7 @@ def grown_firmware(tmp_path, monkeypatch):
     conv.write_text(conv.read_text() + GROW_CONV)
     monkeypatch.setattr(firmware, "FIRMWARE_DIR", copy)
     monkeypatch.setattr(firmware, "KERNELS_DIR", copy / "kernels")
+    monkeypatch.setattr(sources, "KERNELS_DIR", copy / "kernels")
     monkeypatch.setattr(firmware, "APP_DIR", copy / "app")
     monkeypatch.setattr(firmware, "BSP_ROOT", copy / "bsp")
 

@@ -27,18 +27,21 @@ pytest_plugins = ["pytester"]
 MARGIN_S = 2.0  # scheduling, and stopping the emulator afterwards
 
 
-def qemu_children() -> list[int]:
-    """The QEMU processes this process started."""
+def qemu_serving(url: str) -> list[int]:
+    """The QEMU processes started by this process that serve the link at `url` (socket://127.0.0.1:PORT)."""
+    port = url.rsplit(":", 1)[1]
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
         name, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-        if name.startswith("qemu-system") and int(rest[1]) == os.getpid():
+        serves = any(f"port={port},".encode() in part for part in command)
+        if name.startswith("qemu-system") and int(rest[1]) == os.getpid() and serves:
             found.append(int(entry.name))
     return found
 
@@ -54,9 +57,9 @@ def test_hil_bench_reports_a_stopped_emulator_within_its_inference_timeout(
 
     def infer_on_a_stopped_emulator(client):
         if not stopped:  # the first inference
-            (pid,) = qemu_children()
+            (pid,) = qemu_serving(client.name)
             os.kill(pid, signal.SIGSTOP)
-            stopped.append(time.monotonic())
+            stopped.append((client.name, time.monotonic()))
         return original_infer(client)
 
     monkeypatch.setattr(LinkClient, "infer", infer_on_a_stopped_emulator)
@@ -65,8 +68,9 @@ def test_hil_bench_reports_a_stopped_emulator_within_its_inference_timeout(
     err = capsys.readouterr().err
     assert code == 2
     assert "no valid answer to INFER" in err and "Traceback" not in err
-    assert limit <= reported - stopped[0] < limit + MARGIN_S
-    assert qemu_children() == []  # the stopped emulator did not outlive the command
+    (url, when), = stopped
+    assert limit <= reported - when < limit + MARGIN_S
+    assert qemu_serving(url) == []  # the stopped emulator did not outlive the command
     assert not list(tmp_path.glob("*_qemu-m33_*"))  # no run directory for a run that did not finish
 
 
@@ -74,13 +78,14 @@ SILENT_SUITE = """
 import os, signal, time
 import pytest
 from harness.device.link.protocol import LinkTimeout
-from test_silent_device import qemu_children
+from test_silent_device import qemu_serving
 
 def test_a_stopped_emulator(hil_device, hil_patches, hil_config, hil_compiled):
     limit = hil_config.board.run_timeout(hil_compiled.macs).seconds(1)
     hil_device.client.write_input(hil_patches[0].tobytes())
-    (pid,) = qemu_children()
+    (pid,) = qemu_serving(hil_device.client.name)
     os.kill(pid, signal.SIGSTOP)
+    print(f"STOPPED {hil_device.client.name}")
     started = time.monotonic()
     with pytest.raises(LinkTimeout, match="no valid answer to INFER"):
         hil_device.client.infer()
@@ -97,7 +102,8 @@ def test_the_pytest_plugin_reports_a_stopped_emulator_within_its_inference_timeo
                                 f"--results-dir={pytester.path}")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*SILENT after * s, limit * s*"])
-    assert qemu_children() == []
+    (url,) = [line.split()[-1] for line in result.outlines if "STOPPED socket:" in line]
+    assert qemu_serving(url) == []  # the session's end stopped the stopped emulator
 
 
 def test_the_inference_timeout_option_overrides_the_derived_one(pytester, example_model_path):
