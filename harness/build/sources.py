@@ -1,0 +1,28 @@
+"""What every build of the engine shares: its kernel sources and the flags they are compiled with.
+
+The firmware (build/firmware.py) and the host engine (build/host_engine.py) both build the
+kernels from here, so an output computed on the host and one computed on a device come from
+the same C compiled the same way; what each build adds is stated below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.paths import KERNELS_DIR
+
+# Every build of the kernels: C99, optimised, with debug information, every warning an error.
+ENGINE_CFLAGS = ("-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror")
+# The firmware adds one section per function and object, so the linker drops what is unused.
+FIRMWARE_CFLAGS = (*ENGINE_CFLAGS, "-ffunction-sections", "-fdata-sections")
+# The host engine builds the kernels as they are; the target's own flags (CPU, FPU) come from
+# its descriptor (targets/*.toml).
+HOST_ENGINE_CFLAGS = ENGINE_CFLAGS
+
+
+def kernel_sources() -> list[Path]:
+    return sorted(KERNELS_DIR.glob("*.c"))
+
+
+def kernel_headers() -> list[Path]:
+    return sorted(KERNELS_DIR.glob("*.h"))
