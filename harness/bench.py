@@ -16,6 +16,7 @@ from harness import defaults
 from harness.build.footprint import measure_footprint
 from harness.compiler import compile_file
 from harness.device.board import Board
+from harness.device.loaders import check_loadable
 from harness.device.session import open_device
 from harness.errors import HilError
 from harness.inputs import reference_patches
@@ -59,6 +60,7 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
             raise HilError(f"{option} must be at least 1 (got {value})")
     board = _board(options)
     target = board.target
+    check_loadable(board)  # no board, no pack: said in seconds, before the golden and the build
     results_dir = writable_results_dir(options.results_dir)
     started = utc_now()
     columns = (

@@ -54,6 +54,28 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from harness.build.export import check_image_fits, write_build
+    from harness.build.firmware import build_firmware
+    from harness.build.footprint import measure_footprint
+    from harness.compiler import compile_file
+    from harness.compiler.compile import check_fits
+    from harness.targets import load_target
+
+    target = load_target(args.target)
+    model = compile_file(_model_path(args.model), _model_name(args))
+    check_fits(model, target)
+    image = build_firmware(model, target)
+    footprint = measure_footprint(image, None)  # the stack is measured on a device, not in a file
+    check_image_fits(footprint, image)
+    for path in write_build(image, footprint, args.output):
+        print(f"wrote {path}")
+    capacity = f" of {target.flash_bytes} / {target.ram_bytes}" if target.flash_bytes else ""
+    print(f"{model.name} for {target.id}: flash {footprint.elf_flash} B, RAM {footprint.elf_ram} B{capacity} "
+          f"(weights {footprint.weights_flash}, code {footprint.code_flash}, arena {footprint.activation_ram})")
+    return 0
+
+
 def cmd_model(args: argparse.Namespace) -> int:
     from harness.io import write_atomically
     from harness.models import yamnet256
@@ -76,7 +98,11 @@ def _board(args: argparse.Namespace):
     from harness.targets import load_target
 
     return Board(load_target(args.target), port=args.port, baud=args.baud, link_timeout=args.link_timeout,
-                 inference_timeout=args.inference_timeout)
+                 inference_timeout=args.inference_timeout, loader=args.loader, probe=args.probe, pack=args.pack,
+                 reflash=args.reflash)
+
+
+LOADER_CHOICES = ("exec", "qemu", "pyocd")  # targets/schema.json, load.method
 
 
 def cmd_infer(args: argparse.Namespace) -> int:
@@ -115,6 +141,14 @@ def _add_device_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inference-timeout", type=float, metavar="SECONDS",
                    help="how long one inference may take before the device counts as silent (default: twice what "
                         f"the model's MACs need on the target at its slowest, plus {defaults.INFERENCE_SLACK_S:g} s)")
+    p.add_argument("--loader", choices=LOADER_CHOICES,
+                   help="how to load the image (default: the target's own way); pyocd on qemu-m33 loads the "
+                        "emulator through pyOCD, as a board is flashed")
+    p.add_argument("--probe", metavar="UNIQUE_ID", help="a board's debug probe (pyOCD unique ID, or part of it)")
+    p.add_argument("--pack", type=Path, metavar="FILE",
+                   help="the CMSIS-Pack that defines a board's chip for pyOCD (u585: Keil.STM32U5xx_DFP)")
+    p.add_argument("--reflash", action="store_true",
+                   help="program a board even when it already runs the image")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", action="store_true", help="print the arena plan")
     p.add_argument("--target", help="also check that the model fits this target's memories")
     p.set_defaults(run=cmd_compile)
+
+    p = commands.add_parser("build", help="build the firmware image of a model for a target, with its footprint")
+    p.add_argument("--target", default=DEFAULT_TARGET, help=f"the target (default: {DEFAULT_TARGET})")
+    p.add_argument("--model", type=Path, help=".tflite file (default: the project's Yamnet-256)")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="folder for firmware.elf, firmware.map and footprint.json")
+    p.set_defaults(run=cmd_build)
 
     p = commands.add_parser("model", help="write the project's default model")
     p.add_argument("architecture", choices=["yamnet256"])

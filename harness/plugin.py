@@ -61,6 +61,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--link-timeout", type=float, metavar="SECONDS",
                     help="wait per try for the answer to a request that runs nothing on the device "
                          f"(default {defaults.LINK_TIMEOUT_S:g})")
+    group.addoption("--loader", choices=("exec", "qemu", "pyocd"),
+                    help="how to load the image (default: the target's own way); pyocd on qemu-m33 loads the "
+                         "emulator through pyOCD, as a board is flashed")
+    group.addoption("--probe", metavar="UNIQUE_ID", help="a board's debug probe (pyOCD unique ID, or part of it)")
+    group.addoption("--pack", metavar="FILE",
+                    help="the CMSIS-Pack that defines a board's chip for pyOCD (u585: Keil.STM32U5xx_DFP)")
+    group.addoption("--reflash", action="store_true", default=None,
+                    help="program a board even when it already runs the image")
     group.addoption("--inference-timeout", type=float, metavar="SECONDS",
                     help="how long one inference may take before the device counts as silent (default: twice what "
                          f"the model's MACs need on the target at its slowest, plus {defaults.INFERENCE_SLACK_S:g} s)")
@@ -101,9 +109,12 @@ def _board(config: pytest.Config, target_id: str) -> Board:
         raise pytest.UsageError(f"--target {target_id}: unknown target; known targets: {known}")
     link_timeout = config.getoption("link_timeout")
     try:
+        pack = config.getoption("pack")
         return Board(load_target(target_id), port=config.getoption("port"), baud=config.getoption("baud"),
                      link_timeout=defaults.LINK_TIMEOUT_S if link_timeout is None else link_timeout,
-                     inference_timeout=config.getoption("inference_timeout"))
+                     inference_timeout=config.getoption("inference_timeout"), loader=config.getoption("loader"),
+                     probe=config.getoption("probe"), pack=None if pack is None else Path(pack).expanduser(),
+                     reflash=bool(config.getoption("reflash")))
     except HilError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -184,9 +195,16 @@ def hil_compiled(hil_model_spec: ModelSpec, hil_model_path: Path, hil_target):
 
 @pytest.fixture(scope="session")
 def hil_session(hil_compiled, hil_config: HilConfig):
-    """The device session of this model: each fixture below takes one of its steps."""
+    """The device session of this model: each fixture below takes one of its steps. A board that
+    cannot be loaded (no probe, no port, no pack) ends the run here, at once, with exit code 2:
+    every test after it would fail the same way."""
+    from harness.device.loaders import LoadError, check_loadable
     from harness.device.session import Session
 
+    try:
+        check_loadable(hil_config.board)
+    except LoadError as exc:
+        pytest.exit(f"hil: {exc}", returncode=2)
     return Session(hil_compiled, hil_config.board)
 
 

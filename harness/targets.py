@@ -32,6 +32,8 @@ class Target:
     ldflags: tuple[str, ...]
     linker_script: str | None
     load_method: str
+    pyocd_target: str | None  # pyOCD's target type for the chip, for boards loaded with pyOCD
+    pack_name: str | None  # the CMSIS-Pack defining pyocd_target, when pyOCD has none built in
     transport: str
     baud: int | None
     timer_unit: str
@@ -94,6 +96,8 @@ def target_from_dict(data: dict, source: str) -> Target:
         ldflags=tuple(build["ldflags"]),
         linker_script=build.get("linker_script"),
         load_method=data["load"]["method"],
+        pyocd_target=data["load"].get("pyocd_target"),
+        pack_name=data["load"].get("pack"),
         transport=data["link"]["transport"],
         baud=data["link"].get("baud"),
         timer_unit=data["timer"]["unit"],

@@ -1,5 +1,6 @@
 """The `hil` command: outputs, exit codes, and a clear message (never a traceback) for bad input."""
 
+import json
 import subprocess
 import sys
 
@@ -200,3 +201,22 @@ def test_console_script_reports_errors_without_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "harness.cli", "compile", str(path)], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("hil compile: error: ") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("target", ["host", "qemu-m33"])
+def test_build_writes_the_image_and_its_footprint(capsys, conv_file, tmp_path, target):
+    out = tmp_path / "out"
+    code, stdout, err = run(capsys, "build", "--target", target, "--model", str(conv_file), "-o", str(out))
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["firmware.elf", "firmware.map", "footprint.json"]
+    record = json.loads((out / "footprint.json").read_text())
+    assert record["target"] == target and record["footprint"]["elf_flash"] > record["footprint"]["weights_flash"] > 0
+    assert sum(record["footprint"]["tree"]["flash"].values()) == record["footprint"]["elf_flash"]
+    assert f"for {target}: flash {record['footprint']['elf_flash']} B" in stdout
+
+
+def test_build_refuses_a_file_in_the_way(capsys, conv_file, tmp_path):
+    blocker = tmp_path / "out"
+    blocker.write_text("")
+    code, _, err = run(capsys, "build", "--target", "host", "--model", str(conv_file), "-o", str(blocker))
+    assert code == 2 and "is a file, expected a folder" in err and "Traceback" not in err

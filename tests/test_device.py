@@ -12,7 +12,8 @@ from harness.device import session as session_module
 from harness.device.board import Board
 from harness.device.link.protocol import LinkTimeout
 from harness.device.loaders import Loader
-from harness.device.session import Session, open_port
+from harness.device.port import open_port
+from harness.device.session import Session
 from harness.errors import HilError
 from harness.targets import load_target, target_from_dict
 
@@ -85,7 +86,7 @@ class FakeLoader(Loader):
 
 
 def test_every_error_after_load_carries_the_targets_console_once(monkeypatch, example_compiled):
-    monkeypatch.setattr(session_module, "make_loader", lambda board: FakeLoader())
+    monkeypatch.setattr(session_module, "make_loader", lambda board, image: FakeLoader())
     session = Session(example_compiled, Board(load_target("qemu-m33")))
     session.image = SimpleNamespace(path=Path("firmware.elf"))  # the fake loader loads nothing
     session.load()

@@ -14,6 +14,7 @@ import pytest
 import serial
 
 from harness.build.firmware import build_firmware
+from harness.device.identity import verify_identity
 from harness.device.link.framing import Packet, decode_frame, encode_frame
 from harness.device.link.protocol import (
     DeviceError,
@@ -26,7 +27,6 @@ from harness.device.link.protocol import (
     parse_info,
 )
 from harness.device.loaders.host import HostLoader
-from harness.device.session import verify_identity
 from harness.parity.golden import GoldenModel
 from harness.targets import load_target
 

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from harness.build.sources import FIRMWARE_CFLAGS, kernel_sources
+from harness.build.staging import publish_folder
 from harness.compiler import CompiledModel
 from harness.errors import HilError
 from harness.paths import FIRMWARE_DIR, KERNELS_DIR, PROJECT_ROOT, cache_dir
-from harness.build.sources import FIRMWARE_CFLAGS, kernel_sources
-from harness.build.staging import publish_folder
 from harness.targets import Target
 
 APP_DIR = FIRMWARE_DIR / "app"

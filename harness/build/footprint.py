@@ -299,7 +299,7 @@ def measure_footprint(image, stack_bytes: int | None) -> Footprint:
     """The footprint of a built image (harness.build.firmware.FirmwareImage) and the stack high-water
     mark of one inference measured on the device (None where the board cannot measure it)."""
     if image.map_file is None or not Path(image.map_file).is_file():
-        raise HilError(f"{image.path}: no linker map beside the image; rebuild it (harness/build/firmware.py writes one)")
+        raise HilError(f"{image.path}: no linker map beside the image; rebuild it (build/firmware.py writes one)")
     if stack_bytes is not None and stack_bytes < 0:
         raise HilError(f"stack_bytes must be a byte count, got {stack_bytes}")
     entries = read_map(Path(image.map_file))

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.build.firmware import compiler_version
+from harness.build.sources import HOST_ENGINE_CFLAGS, kernel_headers, kernel_sources
+from harness.build.staging import publish_folder
 from harness.compiler import CompiledModel
 from harness.compiler.graph import Tensor
 from harness.errors import HilError
-from harness.build.firmware import compiler_version
 from harness.paths import FIRMWARE_DIR, KERNELS_DIR, cache_dir
-from harness.build.sources import HOST_ENGINE_CFLAGS, kernel_headers, kernel_sources
-from harness.build.staging import publish_folder
 
 RUNNER_SOURCE = FIRMWARE_DIR / "host" / "infer_batch.c"
 RUN_TIMEOUT_S = 600

@@ -1,19 +1,23 @@
-"""The board record: which target, where its link is and how long to wait for it.
+"""The board record: which target, how it is loaded, where its link is and how long to wait for it.
 
 Built once from the command line or the pytest options and handed to the loader and the link,
 so every option reaches what it names, and an option that makes no sense for the target is
-refused here rather than ignored. (The pyOCD probe and CMSIS-Pack of a real board join it with
-the board's loader.)
+refused here rather than ignored.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness import defaults
 from harness.device.link.protocol import RunTimeout
 from harness.errors import HilError
 from harness.targets import Target
+
+# Besides its own way, a target may be loaded another way: an emulator through pyOCD (its
+# gdbstub probe), which exercises the board's flash path without a board.
+OTHER_LOADERS = {"qemu": ("pyocd",)}
 
 
 @dataclass(frozen=True)
@@ -23,9 +27,17 @@ class Board:
     baud: int | None = None  # None: the target's
     link_timeout: float = defaults.LINK_TIMEOUT_S  # seconds per try of a request that runs nothing
     inference_timeout: float | None = None  # seconds one inference may take; None: from the model's work
+    loader: str | None = None  # how to load it; None: the target's own way (targets/*.toml, load.method)
+    probe: str | None = None  # a board's debug probe, by pyOCD unique ID; None: the only one connected
+    pack: Path | None = None  # the CMSIS-Pack file defining the board's chip for pyOCD
+    reflash: bool = False  # program the board even when it already runs the image
 
     def __post_init__(self) -> None:
         target = self.target
+        if self.loader is not None and self.loader != target.load_method \
+                and self.loader not in OTHER_LOADERS.get(target.load_method, ()):
+            ways = ", ".join((target.load_method, *OTHER_LOADERS.get(target.load_method, ())))
+            raise HilError(f"--loader {self.loader} does not apply to target {target.id}; it is loaded with: {ways}")
         if target.transport == "socket":
             # The harness starts these targets itself and opens their loopback socket.
             for option, value in (("--port", self.port), ("--baud", self.baud)):
@@ -34,10 +46,20 @@ class Board:
                         f"{option} does not apply to target {target.id}: its link is a loopback socket the harness "
                         f"opens itself; drop {option}"
                     )
+        if target.load_method != "pyocd":
+            # Only a board has a probe of its own, a pack for its chip, and flash that keeps an image.
+            for option, value in (("--probe", self.probe), ("--pack", self.pack), ("--reflash", self.reflash or None)):
+                if value is not None:
+                    raise HilError(f"{option} does not apply to target {target.id}: it is not a board flashed "
+                                   "through a debug probe; drop it")
         for option, value in (("--baud", self.baud), ("--link-timeout", self.link_timeout),
                               ("--inference-timeout", self.inference_timeout)):
             if value is not None and not value > 0:
                 raise HilError(f"{option} must be positive (got {value})")
+
+    @property
+    def load_method(self) -> str:
+        return self.loader or self.target.load_method
 
     @property
     def link_baud(self) -> int | None:

@@ -19,8 +19,10 @@ import serial
 from harness.build.firmware import FirmwareImage, build_firmware
 from harness.compiler import CompiledModel
 from harness.device.board import Board
-from harness.device.link.protocol import DeviceInfo, LinkClient, ProtocolMismatch
-from harness.device.loaders import Loader, make_loader
+from harness.device.identity import verify_identity
+from harness.device.link.protocol import LinkClient
+from harness.device.loaders import Loader, check_loadable, make_loader
+from harness.device.port import open_port
 from harness.errors import HilError
 from harness.inputs import stack_inputs
 
@@ -39,50 +41,6 @@ class TimingResult:
     unit: str
     totals: tuple[int, ...]
     per_layer: tuple[int, ...]  # of the last run
-
-
-def identity_problems(info: DeviceInfo, image: FirmwareImage) -> list[str]:
-    """Every way the device differs from the image the harness built for it.
-
-    The protocol version is checked earlier, when the INFO frame is parsed."""
-    graph, target = image.model.graph, image.target
-    expected = {
-        "model SHA-256": (graph.sha256, info.model_sha256),
-        "target": (target.id, info.target),
-        # A board on another clock would turn its cycles into wrong milliseconds.
-        "counter unit": (target.timer_unit, info.counter_unit_name),
-        "counter rate (Hz)": (target.counter_hz, info.counter_hz),
-        "build id": (image.build_id, info.build_id),
-        "arena size": (image.model.plan.arena_size, info.arena_size),
-        "input shape": (tuple(graph.tensor(graph.inputs[0]).shape), tuple(info.input.shape)),
-        "output shape": (tuple(graph.tensor(graph.outputs[0]).shape), tuple(info.output.shape)),
-    }
-    return [f"{what}: device has {got!r}, expected {want!r}" for what, (want, got) in expected.items() if want != got]
-
-
-def verify_identity(info: DeviceInfo, image: FirmwareImage, port: str) -> None:
-    problems = identity_problems(info, image)
-    if problems:
-        raise ProtocolMismatch(
-            f"the device on {port} does not run the firmware the harness built for "
-            f"{image.model.name} on {image.target.id}:\n  " + "\n  ".join(problems) + "\n"
-            "Load the image again (for a board: reflash it), or point --port at the right device."
-        )
-
-
-def open_port(url: str, baud: int | None, timeout: float) -> serial.SerialBase:
-    """Open a link; `baud` None for a socket. A real port is locked so that two runs never share
-    a board; URLs (socket://) need no lock."""
-    options = {} if "://" in url else {"exclusive": True}
-    if baud is not None:
-        options["baudrate"] = baud
-    try:
-        return serial.serial_for_url(url, timeout=timeout, write_timeout=timeout, **options)
-    except serial.SerialException as exc:
-        raise HilError(
-            f"cannot open the link {url}: {exc}. Check that the port exists, that no other program "
-            "(a terminal, another test run) holds it, and that you may open it (dialout group)"
-        ) from None
 
 
 class Device:
@@ -161,7 +119,7 @@ class Session:
     def load(self) -> str:
         """Start the image on the target; the pyserial URL of its link."""
         assert self.image is not None, "build() first"
-        self._loader = make_loader(self.board)
+        self._loader = make_loader(self.board, self.image)
         with self.reporting():
             self.url = self._loader.start(self.image.path)
         return self.url
@@ -214,6 +172,7 @@ def open_device(model: CompiledModel, board: Board) -> Iterator[Device]:
     """Build, load, connect and verify; everything is released on exit."""
     session = Session(model, board)
     try:
+        check_loadable(board)
         session.build()
         session.load()
         yield session.handshake(session.connect())

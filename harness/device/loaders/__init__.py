@@ -2,36 +2,40 @@
 
 from __future__ import annotations
 
+from harness.build.firmware import FirmwareImage
 from harness.device.board import Board
 from harness.device.loaders.base import Loader, LoadError
-from harness.errors import HilError
 
 
-def _host(board: Board) -> Loader:
-    from harness.device.loaders.host import HostLoader
+def make_loader(board: Board, image: FirmwareImage) -> Loader:
+    """The loader for the board's way of loading (board.load_method): the target's own, or another."""
+    method = board.load_method
+    if method == "exec":
+        from harness.device.loaders.host import HostLoader
 
-    return HostLoader()
+        return HostLoader()
+    if method == "qemu":
+        from harness.device.loaders.qemu import QemuLoader
 
+        return QemuLoader()
+    if method == "pyocd" and board.target.load_method == "qemu":
+        from harness.device.loaders.qemu_pyocd import QemuPyocdLoader
 
-def _qemu(board: Board) -> Loader:
-    from harness.device.loaders.qemu import QemuLoader
+        return QemuPyocdLoader()
+    if method == "pyocd":
+        from harness.device.loaders.pyocd_board import PyocdBoardLoader
 
-    return QemuLoader()
-
-
-LOADERS = {"exec": _host, "qemu": _qemu}
-
-
-def make_loader(board: Board) -> Loader:
-    """The loader for the board's target."""
-    target = board.target
-    try:
-        factory = LOADERS[target.load_method]
-    except KeyError:
-        raise HilError(
-            f"target {target.id} is loaded with {target.load_method}, which this version cannot do yet"
-        ) from None
-    return factory(board)
+        return PyocdBoardLoader(board, image)
+    raise AssertionError(f"no loader for load method {method!r}")  # targets/schema.json lists the methods
 
 
-__all__ = ["LoadError", "Loader", "make_loader"]
+def check_loadable(board: Board) -> None:
+    """Raise LoadError now, before anything is built, when the board cannot be loaded (no probe, no
+    port, no pack): a user without a board hears it in seconds."""
+    if board.load_method == "pyocd" and board.target.load_method == "pyocd":
+        from harness.device.loaders.pyocd_board import board_ready
+
+        board_ready(board)
+
+
+__all__ = ["LoadError", "Loader", "check_loadable", "make_loader"]
