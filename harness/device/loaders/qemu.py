@@ -55,6 +55,7 @@ class QemuLoader(Loader):
         stop_grace: float = 2.0,
         port_attempts: int = 5,
         extra_args: tuple[str, ...] = (),
+        gdb: bool = False,
     ) -> None:
         self.machine = machine
         self.cpu = cpu
@@ -63,6 +64,10 @@ class QemuLoader(Loader):
         self.stop_grace = stop_grace
         self.port_attempts = port_attempts
         self.extra_args = tuple(extra_args)
+        # With gdb, QEMU starts halted without the image and serves a gdbstub on a free loopback
+        # port (gdb_port): a debugger puts the image in memory (harness/device/loaders/qemu_pyocd.py).
+        self.gdb = gdb
+        self.gdb_port: int | None = None
         self.command_line: list[str] = []  # the last command started, for reports
         self.port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -72,7 +77,15 @@ class QemuLoader(Loader):
         self._output_changed = threading.Condition()
 
     def command(self, image: Path, port: int) -> list[str]:
-        """The QEMU command line that runs `image` with UART0 served on 127.0.0.1:`port`."""
+        """The QEMU command line that runs `image` with UART0 served on 127.0.0.1:`port` (with gdb:
+        that waits halted, without the image, for a debugger on 127.0.0.1:`gdb_port`)."""
+        load = ["-kernel", str(image)] if not self.gdb else [
+            # Declared before UART0's chardev: QEMU binds it (or reports the port taken) before it
+            # blocks waiting for the link; the stub answers once the link is connected.
+            "-chardev", f"socket,id=gdb0,host={LOOPBACK},port={self.gdb_port},server=on,wait=off,nodelay=on",
+            "-gdb", "chardev:gdb0",
+            "-S",
+        ]
         return [
             self.qemu,
             "-M", self.machine,
@@ -81,7 +94,7 @@ class QemuLoader(Loader):
             "-monitor", "none",
             "-icount", "shift=0",              # 1 instruction = 1 ns of virtual time: exact, repeatable counts
             "-semihosting-config", "enable=on,target=native",  # SYS_EXIT_EXTENDED and fault reports
-            "-kernel", str(image),
+            *load,
             "-chardev", f"socket,id=u0,host={LOOPBACK},port={port},server=on,wait=on,nodelay=on",
             "-serial", "chardev:u0",
             *self.extra_args,
@@ -126,6 +139,8 @@ class QemuLoader(Loader):
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _launch(self, image: Path, port: int) -> None:
+        if self.gdb:
+            self.gdb_port = _free_loopback_port()
         self.command_line = self.command(image, port)
         with self._output_changed:
             self._output.clear()
@@ -221,6 +236,7 @@ class QemuLoader(Loader):
         if process.stdout is not None:
             process.stdout.close()
         self.port = None
+        self.gdb_port = None
 
     def output(self) -> str:
         self._drain()
