@@ -27,6 +27,7 @@ from pyocd.core.session import Session
 from pyocd.core.target import Target
 
 from harness.build.firmware import build_firmware
+from harness.device.identity import verify_identity
 from harness.device.link.protocol import LinkClient
 from harness.device.loaders.base import LoadError
 from harness.device.loaders.qemu import LOOPBACK, QemuLoader
@@ -35,7 +36,6 @@ from harness.device.pyocd.gdbremote import GdbRemote, GdbStubError
 from harness.device.pyocd.mps2_an505 import register_target
 from harness.device.pyocd.probe import QemuGdbProbe
 from harness.device.pyocd.program import loadable_segments, program_image
-from harness.device.session import verify_identity
 from harness.parity.golden import GoldenModel
 from harness.targets import load_target
 
