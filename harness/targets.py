@@ -28,6 +28,7 @@ class Target:
     compiler: str
     compiler_packages: tuple[str, ...]
     bsp: str
+    bsp_shared: str | None  # the board support every board of the architecture shares (firmware_stub/bsp/)
     cflags: tuple[str, ...]
     ldflags: tuple[str, ...]
     linker_script: str | None
@@ -92,6 +93,7 @@ def target_from_dict(data: dict, source: str) -> Target:
         compiler=build["compiler"],
         compiler_packages=tuple(build.get("packages", ())),
         bsp=build["bsp"],
+        bsp_shared=build.get("bsp_shared"),
         cflags=tuple(build["cflags"]),
         ldflags=tuple(build["ldflags"]),
         linker_script=build.get("linker_script"),

@@ -161,11 +161,15 @@ def test_infer_rejects_bad_inputs_and_writes_nothing(capsys, conv_file, tmp_path
     assert not (tmp_path / "y.npy").exists()
 
 
-def test_infer_says_when_a_target_has_no_board_support_yet(capsys, conv_file, tmp_path):
+def test_infer_on_a_board_that_is_not_connected_says_what_is_missing(capsys, conv_file, tmp_path, monkeypatch):
+    from pyocd.core.helpers import ConnectHelper
+
+    # A fake discovery that finds no probe, whatever is plugged into this machine.
+    monkeypatch.setattr(ConnectHelper, "get_all_connected_probes", staticmethod(lambda **_: []))
     np.save(tmp_path / "x.npy", np.zeros((1, 8, 8, 3), np.int8))
-    code, _, err = run(capsys, "infer", "--target", "u585", "--model", conv_file,
+    code, _, err = run(capsys, "infer", "--target", "u585", "--model", conv_file, "--port", "/dev/ttyACM0",
                        "--inputs", tmp_path / "x.npy", "--out", tmp_path / "y.npy")
-    assert code == 2 and "target u585: its board support (firmware_stub/bsp/b-u585i-iot02a) is not implemented" in err
+    assert code == 2 and "hil infer: error: cannot flash target u585: pyOCD finds no debug probe" in err
     assert not (tmp_path / "y.npy").exists()
 
 

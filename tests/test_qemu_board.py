@@ -1,9 +1,9 @@
 """The mps2-an505 board support and the QEMU loader, on the emulator itself.
 
-Builds tests/firmware/board_selftest.c against firmware_stub/bsp/mps2-an505, runs it under
-QemuLoader and drives it over the link (pyserial socket:// URL): echo, the instruction counter,
-startup (.data, .bss, FPU, stack paint), the stack measurement, exit codes, fault reports; then the linker script's
-caps and the loader's errors.
+Builds tests/firmware/board_selftest.c against firmware_stub/bsp/mps2-an505 and the ARMv8-M code it
+shares (firmware_stub/bsp/armv8m), runs it under QemuLoader and drives it over the link (pyserial
+socket:// URL): echo, the instruction counter, startup (.data, .bss, FPU, stack paint), the stack
+measurement, exit codes, fault reports; then the linker script's caps and the loader's errors.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.build.firmware import bsp_folders
 from harness.build.sources import FIRMWARE_CFLAGS
 from harness.device.loaders import LoadError
 from harness.device.loaders import qemu as qemu_module
@@ -40,11 +41,13 @@ pytestmark = [
     ),
 ]
 
-BSP_DIR = FIRMWARE_DIR / "bsp" / "mps2-an505"
-LINKER_SCRIPT = BSP_DIR / "mps2-an505.ld"
+TARGET = load_target("qemu-m33")
+BSP_DIRS = bsp_folders(TARGET)  # the board's own folder, then the shared ARMv8-M one
+LINKER_SCRIPT = BSP_DIRS[0] / "mps2-an505.ld"
 SELFTEST = PROJECT_ROOT / "tests" / "firmware" / "board_selftest.c"
-CFLAGS = (*FIRMWARE_CFLAGS, *load_target("qemu-m33").cflags)
-LDFLAGS = ("--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections", f"-T{LINKER_SCRIPT}")
+CFLAGS = (*FIRMWARE_CFLAGS, *TARGET.cflags)
+LDFLAGS = ("--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections", f"-T{LINKER_SCRIPT}",
+           *(f"-L{folder}" for folder in BSP_DIRS[1:]))
 
 BANNER = b"HIL-SELFTEST\n"
 INSTRUCTIONS_PER_TICK = 50
@@ -58,8 +61,8 @@ def link_image(
     """Compile and link `sources` with the board support; the ELF is folder/name.elf."""
     command = [
         COMPILER, *CFLAGS, *defines,
-        "-I", str(KERNELS_DIR), "-I", str(FIRMWARE_DIR / "bsp"), "-I", str(BSP_DIR),
-        *map(str, sorted(BSP_DIR.glob("*.c"))), *map(str, sources),
+        "-I", str(KERNELS_DIR), "-I", str(FIRMWARE_DIR / "bsp"), *(f"-I{folder}" for folder in BSP_DIRS),
+        *(str(source) for folder in BSP_DIRS for source in sorted(folder.glob("*.c"))), *map(str, sources),
         *LDFLAGS, f"-Wl,-Map={folder / (name + '.map')}", "-o", str(folder / f"{name}.elf"),
     ]
     return subprocess.run(command, capture_output=True, text=True, check=False)
@@ -261,6 +264,8 @@ def test_fault_reports_and_exits_instead_of_hanging(
 ) -> None:
     with running(selftest) as board:
         board.link.write(b"F" + kind)
+        # The application's report over the link, from inside the fault handler, comes first.
+        assert board.read_exact(6) == b"FAULT" + bytes([code - 128])
         assert board.loader.wait(10) == code
         output = board.loader.output()
     for word in words:

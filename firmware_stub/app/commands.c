@@ -42,6 +42,10 @@ static int output_valid HIL_HARNESS_BSS; /* the output tensor holds the result o
 static const hil_model *model HIL_HARNESS_BSS;
 static uint8_t model_sha256[32] HIL_HARNESS_BSS;
 
+/* What hil_board_init returned: anything but HIL_OK turns every answer into ERROR 7. */
+static hil_status board_status HIL_HARNESS_BSS;
+static const char *board_failure HIL_HARNESS_BSS;
+
 /* The stored response (in link.c's transmit buffer) answers this request. */
 static int have_last HIL_HARNESS_BSS;
 static uint8_t last_type HIL_HARNESS_BSS;
@@ -106,6 +110,10 @@ static const char *status_name(hil_status status)
         return "HIL_ERROR_UNSUPPORTED";
     case HIL_ERROR_CLOSED:
         return "HIL_ERROR_CLOSED";
+    case HIL_ERROR_TIMEOUT:
+        return "HIL_ERROR_TIMEOUT";
+    case HIL_ERROR_OVERRUN:
+        return "HIL_ERROR_OVERRUN";
     }
     return "unknown status";
 }
@@ -152,6 +160,15 @@ static reply kernel_failed(hil_status status, uint32_t layer)
     at = append_text(body, at, HIL_LINK_MAX_BODY, ") failed: ");
     at = append_text(body, at, HIL_LINK_MAX_BODY, status_name(status));
     r.length = (uint16_t)at;
+    return r;
+}
+
+static reply board_failed(void)
+{
+    reply r = error_reply(HIL_ERROR_CODE_BOARD_FAILED, (uint32_t)board_status, "board init failed: ", 0);
+    uint8_t *const body = hil_link_response_body();
+    r.length = (uint16_t)append_text(body, r.length, HIL_LINK_MAX_BODY,
+                                     board_failure != 0 ? board_failure : status_name(board_status));
     return r;
 }
 
@@ -446,8 +463,39 @@ static reply handle_measure_stack(const hil_packet *request)
     return r;
 }
 
+#if defined(HIL_TEST_FAULTS)
+/*
+ * Test builds only (-DHIL_TEST_FAULTS; tests/test_fault_report.py): request 0x7E faults on purpose,
+ * so that the FAULT report is checked end to end. Body kind:u8 address:u32: kind 1 divides by zero
+ * (UsageFault DIVBYZERO), kind 2 reads the word at `address` (a BusFault where nothing answers).
+ * An answer means that no fault happened.
+ */
+#define HIL_MSG_TEST_FAULT 0x7Eu
+
+/* Volatile, so the compiler emits the division instead of reasoning about the values. */
+static volatile uint32_t test_dividend = 1u;
+static volatile uint32_t test_divisor; /* stays 0 */
+
+static __attribute__((noinline)) uint32_t test_fault(uint8_t kind, uint32_t address)
+{
+    return kind == 1u ? test_dividend / test_divisor : *(volatile const uint32_t *)(uintptr_t)address;
+}
+
+static reply handle_test_fault(const hil_packet *request)
+{
+    if (request->length != 5u) {
+        return bad_body_length(request, 5u);
+    }
+    const uint32_t value = test_fault(request->body[0], hil_get_u32(request->body + 1));
+    return error_reply(HIL_ERROR_CODE_BAD_ARGUMENT, value, "no fault happened: read #", (const uint32_t[]){value});
+}
+#endif
+
 static reply execute(const hil_packet *request)
 {
+    if (board_status != HIL_OK) {
+        return board_failed();
+    }
     switch (request->type) {
     case HIL_MSG_HELLO:
         return handle_hello(request);
@@ -463,6 +511,10 @@ static reply execute(const hil_packet *request)
         return handle_read_layer(request);
     case HIL_MSG_MEASURE_STACK:
         return handle_measure_stack(request);
+#if defined(HIL_TEST_FAULTS)
+    case HIL_MSG_TEST_FAULT:
+        return handle_test_fault(request);
+#endif
     default:
         return error_reply(HIL_ERROR_CODE_UNKNOWN_REQUEST, request->type, "unknown request type #",
                            (const uint32_t[]){request->type});
@@ -483,7 +535,7 @@ static int hex_value(char c)
     return -1;
 }
 
-hil_status hil_commands_init(const hil_model *serving)
+hil_status hil_commands_init(const hil_model *serving, hil_status board, const char *failure)
 {
     if (serving == 0 || serving->input.bytes != HIL_MODEL_INPUT_BYTES || serving->layer_count > 0xFFFFu ||
         serving->input.rank > HIL_MAX_RANK || serving->output.rank > HIL_MAX_RANK || serving->sha256 == 0) {
@@ -501,6 +553,8 @@ hil_status hil_commands_init(const hil_model *serving)
         return HIL_ERROR_ARGUMENT;
     }
     model = serving;
+    board_status = board;
+    board_failure = failure;
     staged_bytes = 0u;
     output_valid = 0;
     have_last = 0;

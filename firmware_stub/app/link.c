@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hil_board.h"
+#include "hil_fault.h"
 
 static uint8_t rx_frame[HIL_LINK_MAX_ENCODED] HIL_HARNESS_BSS;       /* encoded, decoded in place */
 static uint8_t tx_packet[HIL_LINK_MAX_PACKET] HIL_HARNESS_BSS;       /* the response being built */
@@ -200,4 +201,27 @@ hil_status hil_link_send_nak(void)
     uint8_t frame[HIL_COBS_MAX_ENCODED(sizeof(packet)) + 2u];
     const size_t length = frame_packet(packet, HIL_MSG_NAK, 0u, 0u, frame);
     return hil_board_uart_write(frame, length);
+}
+
+/* The FAULT body: exception:u16, then pc lr xpsr sp exc_return cfsr hfsr sfsr mmfar bfar sfar (u32). */
+#define FAULT_WORDS 11u
+#define FAULT_BODY_BYTES (2u + 4u * FAULT_WORDS)
+
+/* Called from the board's fault handler with interrupts masked: the frame is built on the stack
+ * (the transmit buffers may be half written) and sent by polling. */
+void hil_app_fault(const hil_fault *fault)
+{
+    uint8_t packet[HIL_LINK_HEADER_BYTES + FAULT_BODY_BYTES + HIL_LINK_CRC_BYTES];
+    uint8_t frame[HIL_COBS_MAX_ENCODED(sizeof(packet)) + 2u];
+    const uint32_t words[FAULT_WORDS] = {
+        fault->pc,   fault->lr,   fault->xpsr,  fault->sp,   fault->exc_return, fault->cfsr,
+        fault->hfsr, fault->sfsr, fault->mmfar, fault->bfar, fault->sfar,
+    };
+    uint8_t *const body = &packet[HIL_LINK_HEADER_BYTES];
+    hil_put_u16(body, (uint16_t)fault->exception);
+    for (size_t i = 0; i < FAULT_WORDS; ++i) {
+        hil_put_u32(&body[2u + 4u * i], words[i]);
+    }
+    const size_t length = frame_packet(packet, HIL_MSG_FAULT, 0u, (uint16_t)FAULT_BODY_BYTES, frame);
+    (void)hil_board_uart_write_polled(frame, length); /* nothing is left to do if it fails */
 }

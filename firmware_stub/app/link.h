@@ -48,6 +48,7 @@ enum {
     HIL_MSG_LAYER_DATA = 0x85,
     HIL_MSG_OUTPUT_DATA = 0x86,
     HIL_MSG_STACK = 0x87,
+    HIL_MSG_FAULT = 0x88, /* unsolicited, seq 0: sent by hil_app_fault (hil_fault.h) */
     HIL_MSG_ERROR = 0x7F,
     HIL_MSG_NAK = 0xFF
 };

@@ -4,7 +4,9 @@
  * come from the build.
  *
  * Exit codes through hil_board_exit: 0 the link is gone (the harness closed it), 2 the board
- * could not start, 3 the model does not match the build (commands.h, hil_commands_init).
+ * could not bring up its link, 3 the model does not match the build (commands.h,
+ * hil_commands_init). A board that started its link but not the rest keeps serving: it answers
+ * every request with the failure (ERROR 7), which the harness can read where an exit code is lost.
  */
 #include "commands.h"
 #include "hil_board.h"
@@ -14,11 +16,13 @@
 
 int main(void)
 {
-    if (hil_board_init() != HIL_OK) {
+    const char *board_failure = 0;
+    const hil_status board = hil_board_init(&board_failure);
+    if (board == HIL_ERROR_CLOSED) {
         hil_board_exit(2);
         return 2;
     }
-    if (hil_commands_init(&HIL_MODEL) != HIL_OK) {
+    if (hil_commands_init(&HIL_MODEL, board, board_failure) != HIL_OK) {
         hil_board_exit(3);
         return 3;
     }

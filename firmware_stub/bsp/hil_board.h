@@ -25,15 +25,31 @@ typedef enum {
     HIL_RESET_OTHER = 5
 } hil_reset_reason;
 
-/* Clocks, UART, counter. Called once before anything else. */
-hil_status hil_board_init(void);
+/*
+ * Clocks, UART, counter. Called once before anything else.
+ *
+ * HIL_OK: the board is as it should be; *failure is set to NULL.
+ * HIL_ERROR_CLOSED: no link could be brought up, so nothing can be reported (the application
+ *   stops with exit code 2); *failure names what failed.
+ * Any other error: the board is not as it should be (e.g. a clock never became ready), but the
+ *   link works, on a clock the board fell back to. *failure names what failed, e.g. "PLL1RDY
+ *   never set; the CPU runs at 16000000 Hz"; the application answers every request with it
+ *   instead of serving (docs/protocol.md, ERROR 7), so the harness sees why.
+ * *failure points to a static string.
+ */
+hil_status hil_board_init(const char **failure);
 
 /* Blocks until one byte arrives. HIL_ERROR_CLOSED when the link is gone (host: the peer closed);
- * HIL_ERROR_ARGUMENT for a NULL `byte`. */
+ * HIL_ERROR_OVERRUN when received bytes were lost since the last read (the byte is not read: the
+ * frame in progress is damaged); HIL_ERROR_ARGUMENT for a NULL `byte`. */
 hil_status hil_board_uart_read(uint8_t *byte);
 
 /* Blocks until every byte is handed to the UART. HIL_ERROR_CLOSED when the link is gone. */
 hil_status hil_board_uart_write(const uint8_t *data, size_t length);
+
+/* The same, by polling only, and it returns once the bytes have left: usable from a fault handler
+ * with interrupts masked (hil_fault.h). HIL_ERROR_CLOSED when the link is not up (yet). */
+hil_status hil_board_uart_write_polled(const uint8_t *data, size_t length);
 
 /* A free-running counter in `hil_board_counter_unit()` units; wraps at 2^32 (callers subtract). */
 uint32_t hil_board_counter(void);
@@ -70,7 +86,8 @@ hil_status hil_board_stack_mark(void);
 hil_status hil_board_stack_used(uint32_t *bytes);
 hil_status hil_board_stack_size(uint32_t *bytes);
 
-/* Stops the firmware: semihosting exit on QEMU, process exit on the host, halt on a board. */
+/* Stops the firmware: semihosting exit on QEMU, process exit on the host; a board stops where a
+ * debugger can see it, with the code in a variable. */
 void hil_board_exit(int code);
 
 #endif /* HIL_BOARD_H */

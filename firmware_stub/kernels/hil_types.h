@@ -9,7 +9,9 @@ typedef enum {
     HIL_ERROR_ARGUMENT = 1,    /* NULL pointer or a parameter outside its documented range */
     HIL_ERROR_SHAPE = 2,       /* tensor shapes that do not fit together */
     HIL_ERROR_UNSUPPORTED = 3, /* a valid combination this kernel (or board) does not implement */
-    HIL_ERROR_CLOSED = 4       /* the link is gone (host build: the harness closed its socket) */
+    HIL_ERROR_CLOSED = 4,      /* the link is gone (host build: the harness closed its socket) */
+    HIL_ERROR_TIMEOUT = 5,     /* the hardware never signalled ready within its bound (a board's clocks) */
+    HIL_ERROR_OVERRUN = 6      /* received bytes were lost (a UART overrun or a full receive buffer) */
 } hil_status;
 
 /* A 4-D shape. Activations are NHWC; conv filters are OHWI (n = output channels). */

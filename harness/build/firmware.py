@@ -76,20 +76,47 @@ def require_compiler(target: Target) -> str:
     return target.compiler
 
 
+def bsp_folders(target: Target) -> list[Path]:
+    """The board support a target's firmware is built from: the board's own folder, then the shared one."""
+    folders = [BSP_ROOT / target.bsp]
+    if target.bsp_shared is not None:
+        folders.append(BSP_ROOT / target.bsp_shared)
+    for folder in folders:
+        if not folder.is_dir():
+            raise HilError(
+                f"target {target.id}: its board support (firmware_stub/bsp/{folder.name}) is not implemented yet"
+            )
+    return folders
+
+
 def _sources(target: Target) -> list[Path]:
-    bsp = BSP_ROOT / target.bsp
-    if not bsp.is_dir():
-        raise HilError(f"target {target.id}: its board support (firmware_stub/bsp/{target.bsp}) is not implemented yet")
-    return sorted(APP_DIR.glob("*.c")) + kernel_sources() + sorted(bsp.glob("*.c"))
+    bsp = [source for folder in bsp_folders(target) for source in sorted(folder.glob("*.c"))]
+    sources = sorted(APP_DIR.glob("*.c")) + kernel_sources() + bsp
+    objects = [object_name(source) for source in sources]
+    clashes = sorted({name for name in objects if objects.count(name) > 1})
+    if clashes:
+        raise HilError(f"target {target.id}: two sources would compile to the same object: {', '.join(clashes)}")
+    return sources
 
 
 def _headers(target: Target) -> list[Path]:
-    folders = (APP_DIR, KERNELS_DIR, BSP_ROOT, BSP_ROOT / target.bsp)
+    folders = (APP_DIR, KERNELS_DIR, BSP_ROOT, *bsp_folders(target))
     return sorted(p for folder in folders for p in folder.glob("*.h"))
 
 
+def _linker_scripts(target: Target) -> list[Path]:
+    """The board's linker script and the scripts it may INCLUDE from the board support folders."""
+    if not target.linker_script:
+        return []
+    included = [p for folder in bsp_folders(target)[1:] for p in sorted(folder.glob("*.ld"))]
+    return [BSP_ROOT / target.bsp / target.linker_script, *included]
+
+
 def build_flags(target: Target) -> list[str]:
-    return [*FIRMWARE_CFLAGS, *target.cflags]
+    """Every flag that shapes the image; they are part of the build id. A serial link's baud rate is
+    compiled into the firmware, so it is one of them."""
+    baud = [f"-DHIL_BAUD={target.baud}u"] if target.baud else []
+    return [*FIRMWARE_CFLAGS, *target.cflags, *baud]
 
 
 def build_id(target: Target) -> str:
@@ -109,9 +136,9 @@ def _build_key(model: CompiledModel, target: Target, identity: str, inputs: list
 
 def object_name(source: Path) -> str:
     """The object a firmware source compiles to, named after its owner: app__commands.o,
-    kernels__conv.o, bsp__board.o (the board's folder), model__<name>.o (the generated code,
-    written outside firmware_stub/). The linker map names these, so harness/build/footprint.py can trace
-    every byte of the image back to its owner by the prefix before '__'."""
+    kernels__conv.o, bsp__board.o (the board's folders: its own and the shared one), model__<name>.o
+    (the generated code, written outside firmware_stub/). The linker map names these, so
+    harness/build/footprint.py can trace every byte of the image back to its owner by the prefix before '__'."""
     owner = {APP_DIR: "app", KERNELS_DIR: "kernels"}.get(source.parent)
     if owner is None:
         owner = "bsp" if source.parent.parent == BSP_ROOT else "model"
@@ -121,10 +148,10 @@ def object_name(source: Path) -> str:
 def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
     compiler = require_compiler(target)
     sources = _sources(target)
-    bsp = BSP_ROOT / target.bsp
-    linker_script = bsp / target.linker_script if target.linker_script else None
+    folders = bsp_folders(target)
+    linker_scripts = _linker_scripts(target)
     identity = build_id(target)
-    inputs = sources + _headers(target) + ([linker_script] if linker_script else [])
+    inputs = sources + _headers(target) + linker_scripts
     final = cache_dir("firmware") / f"{target.id}-{model.name}-{_build_key(model, target, identity, inputs)}"
     reused = (final / IMAGE_NAME).is_file()
 
@@ -132,7 +159,9 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
         model.write(staging)
         compile_flags = [
             *build_flags(target),
-            "-I", str(KERNELS_DIR), "-I", str(BSP_ROOT), "-I", str(bsp), "-I", str(APP_DIR), "-I", str(staging),
+            "-I", str(KERNELS_DIR), "-I", str(BSP_ROOT),
+            *(flag for folder in folders for flag in ("-I", str(folder))),
+            "-I", str(APP_DIR), "-I", str(staging),
             f'-DHIL_MODEL_HEADER="{model.name}.h"', f"-DHIL_MODEL={model.name}_model",
             f'-DHIL_TARGET_ID="{target.id}"', f'-DHIL_BUILD_ID="{identity}"',
             f"-DHIL_MODEL_INPUT_BYTES={_input_bytes(model)}u",
@@ -144,8 +173,8 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
         objects = [f"{OBJECTS_DIR}/{object_name(source)}" for source in units]
         compiles = [[compiler, *compile_flags, "-c", str(source), "-o", obj] for source, obj in zip(units, objects)]
         link = [compiler, *build_flags(target), *objects, "-o", IMAGE_NAME, f"-Wl,-Map={MAP_NAME}"]
-        if linker_script is not None:
-            link += [f"-T{linker_script}", "-Wl,--gc-sections"]
+        if linker_scripts:  # -L: where the board's script finds the shared ones it INCLUDEs
+            link += [f"-T{linker_scripts[0]}", *(f"-L{folder}" for folder in folders[1:]), "-Wl,--gc-sections"]
         link += list(target.ldflags)
         log: list[str] = []
         with ThreadPoolExecutor(max_workers=min(len(compiles), os.cpu_count() or 1)) as pool:

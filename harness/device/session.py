@@ -9,6 +9,7 @@ printed outside the link (its console, the emulator's messages).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -113,7 +114,10 @@ class Session:
         self._port: serial.SerialBase | None = None
 
     def build(self) -> FirmwareImage:
-        self.image = build_firmware(self.model, self.board.target)
+        target = self.board.target
+        if self.board.baud is not None:  # the firmware is built for the link's rate
+            target = dataclasses.replace(target, baud=self.board.baud)
+        self.image = build_firmware(self.model, target)
         return self.image
 
     def load(self) -> str:

@@ -21,7 +21,9 @@
  *   'S' n(u32)       use about n bytes of stack, then reply the stack used since the last mark
  *   'K' n(u32)       mark the stack, use about n bytes of it (none for n = 0), then reply the
  *                    status of mark, the status of used, the bytes used and the stack's size
- *   'F' kind(u8)     fault on purpose: 'u' undefined instruction, 'b' bus error, 's' stack overflow
+ *   'F' kind(u8)     fault on purpose: 'u' undefined instruction, 'b' bus error, 's' stack overflow;
+ *                    the fault handler then writes "FAULT" and the exception number (u8) over the
+ *                    link (hil_app_fault below) before the board stops
  *   'X' code(u8)     hil_board_exit(code)
  * An unknown command is answered with '?'.
  */
@@ -29,6 +31,7 @@
 #include <stdint.h>
 
 #include "hil_board.h"
+#include "hil_fault.h"
 
 #define BANNER "HIL-SELFTEST\n"
 
@@ -210,9 +213,18 @@ static void fault(uint8_t kind)
     hil_board_exit(101); /* the fault did not happen */
 }
 
+/* The application's fault report (hil_fault.h), reduced to a marker and the exception number:
+ * it shows that the board's polled write works inside the fault handler. */
+void hil_app_fault(const hil_fault *fault)
+{
+    const uint8_t report[6] = {'F', 'A', 'U', 'L', 'T', (uint8_t)fault->exception};
+    (void)hil_board_uart_write_polled(report, sizeof(report));
+}
+
 int main(void)
 {
-    if (hil_board_init() != HIL_OK) {
+    const char *failure = NULL;
+    if (hil_board_init(&failure) != HIL_OK) {
         return 102;
     }
     for (size_t i = 0; SELFTEST_CALIBRATE && i < CALIBRATIONS; ++i) {

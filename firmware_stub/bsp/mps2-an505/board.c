@@ -1,6 +1,7 @@
 /*
- * QEMU mps2-an505 board: CMSDK APB UART0 for the link, SysTick extended to a 32-bit count of
- * executed instructions, semihosting for exit, stack use measured by painting.
+ * QEMU mps2-an505 board: the vector table, CMSDK APB UART0 for the link, SysTick extended to a
+ * 32-bit count of executed instructions, semihosting for exit. Startup, stack painting and the
+ * fault capture are bsp/armv8m/'s; the fault's text report is fault_report.c.
  *
  * The counter needs QEMU's `-icount shift=0`: each guest instruction then advances virtual time
  * by exactly 1 ns, and SysTick (CLKSOURCE = processor clock, 20 MHz on this machine) ticks once
@@ -9,16 +10,16 @@
  */
 #include "hil_board.h"
 
-#include <errno.h>
-
 #include "an505.h"
+#include "armv8m.h"
+#include "armv8m_regs.h"
 
 /* UART0, Secure alias (the CPU runs Secure); 0x40200000 is the Non-secure alias. */
 #define UART0_BASE 0x50200000u
-#define UART0_DATA AN505_REG(UART0_BASE + 0x00u)
-#define UART0_STATE AN505_REG(UART0_BASE + 0x04u)
-#define UART0_CTRL AN505_REG(UART0_BASE + 0x08u)
-#define UART0_BAUDDIV AN505_REG(UART0_BASE + 0x10u)
+#define UART0_DATA ARMV8M_REG(UART0_BASE + 0x00u)
+#define UART0_STATE ARMV8M_REG(UART0_BASE + 0x04u)
+#define UART0_CTRL ARMV8M_REG(UART0_BASE + 0x08u)
+#define UART0_BAUDDIV ARMV8M_REG(UART0_BASE + 0x10u)
 #define UART_STATE_TX_FULL (1u << 0)
 #define UART_STATE_RX_FULL (1u << 1)
 #define UART_CTRL_TX_ENABLE (1u << 0)
@@ -40,34 +41,66 @@
 #endif
 #define SYSTICK_PERIOD (AN505_SYSTICK_RELOAD + 1u)
 
+#define EXTERNAL_INTERRUPTS 96u /* QEMU's an505 wires 92; the table covers 96 */
+
 #define SEMIHOSTING_SYS_WRITE0 0x04
 #define SEMIHOSTING_SYS_EXIT_EXTENDED 0x20
 #define SEMIHOSTING_APPLICATION_EXIT 0x20026u /* ADP_Stopped_ApplicationExit */
 
 static volatile uint32_t systick_wraps;
 
-hil_status hil_board_init(void)
+static void systick_handler(void)
+{
+    systick_wraps = systick_wraps + 1u;
+}
+
+/* Entry 0 is the initial stack pointer; then the 15 system exceptions; then the interrupts. */
+extern uint32_t __hil_stack_end[];
+__attribute__((section(".vectors"), used)) const armv8m_vector hil_board_vectors[16u + EXTERNAL_INTERRUPTS] = {
+    [0] = (armv8m_vector)(uintptr_t)__hil_stack_end,
+    [1] = hil_reset_handler,
+    [2] = hil_fault_entry,  /* NMI */
+    [3] = hil_fault_entry,  /* HardFault */
+    [4] = hil_fault_entry,  /* MemManage */
+    [5] = hil_fault_entry,  /* BusFault */
+    [6] = hil_fault_entry,  /* UsageFault */
+    [7] = hil_fault_entry,  /* SecureFault */
+    [11] = hil_fault_entry, /* SVCall */
+    [12] = hil_fault_entry, /* DebugMonitor */
+    [14] = hil_fault_entry, /* PendSV */
+    [15] = systick_handler,
+    [16 ... 16u + EXTERNAL_INTERRUPTS - 1u] = hil_fault_entry,
+};
+
+hil_status hil_board_init(const char **failure)
 {
     UART0_CTRL = 0u;
     UART0_BAUDDIV = UART_PCLK_HZ / UART_BAUD;
     UART0_CTRL = UART_CTRL_TX_ENABLE | UART_CTRL_RX_ENABLE;
     (void)UART0_DATA; /* without this read QEMU holds the first byte from the host for ~1 s */
 
-    AN505_SYST_CSR = 0u;
+    ARMV8M_SYST_CSR = 0u;
     systick_wraps = 0u;
-    AN505_SYST_RVR = AN505_SYSTICK_RELOAD;
+    ARMV8M_SYST_RVR = AN505_SYSTICK_RELOAD;
     hil_board_counter_align();
+#if defined(HIL_TEST_BOARD_FAILURE)
+    /* Test builds only (tests/test_fault_report.py): a board whose link came up but not the rest. */
+    *failure = "HIL_TEST_BOARD_FAILURE: this test build pretends that a ready flag never came";
+    return HIL_ERROR_TIMEOUT;
+#else
+    *failure = NULL;
     return HIL_OK;
+#endif
 }
 
 /* Restarting SysTick restarts QEMU's tick grid at this instant, so code measured from here on
  * starts at the same phase of a 50-instruction tick whatever the host's timing was before. */
 void hil_board_counter_align(void)
 {
-    AN505_SYST_CSR = 0u;
-    AN505_ICSR = AN505_ICSR_PENDSTCLR; /* a wrap not yet counted belongs to the old grid */
-    AN505_SYST_CVR = 0u; /* any write clears the count; the first tick loads the reload value */
-    AN505_SYST_CSR = AN505_SYST_CSR_ENABLE | AN505_SYST_CSR_TICKINT | AN505_SYST_CSR_CLKSOURCE_CPU;
+    ARMV8M_SYST_CSR = 0u;
+    ARMV8M_ICSR = ARMV8M_ICSR_PENDSTCLR; /* a wrap not yet counted belongs to the old grid */
+    ARMV8M_SYST_CVR = 0u; /* any write clears the count; the first tick loads the reload value */
+    ARMV8M_SYST_CSR = ARMV8M_SYST_CSR_ENABLE | ARMV8M_SYST_CSR_TICKINT | ARMV8M_SYST_CSR_CLKSOURCE_CPU;
 }
 
 hil_status hil_board_uart_read(uint8_t *byte)
@@ -94,9 +127,10 @@ hil_status hil_board_uart_write(const uint8_t *data, size_t length)
     return HIL_OK;
 }
 
-void an505_systick_handler(void)
+/* The ordinary write already polls, and QEMU has sent each byte once the UART takes the next. */
+hil_status hil_board_uart_write_polled(const uint8_t *data, size_t length)
 {
-    systick_wraps = systick_wraps + 1u;
+    return hil_board_uart_write(data, length);
 }
 
 /*
@@ -111,10 +145,10 @@ uint32_t hil_board_counter(void)
     uint32_t primask;
     __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask) : : "memory");
     uint32_t wraps = systick_wraps;
-    uint32_t value = AN505_SYST_CVR;
-    if ((AN505_ICSR & AN505_ICSR_PENDSTSET) != 0u) {
+    uint32_t value = ARMV8M_SYST_CVR;
+    if ((ARMV8M_ICSR & ARMV8M_ICSR_PENDSTSET) != 0u) {
         wraps += 1u;
-        value = AN505_SYST_CVR;
+        value = ARMV8M_SYST_CVR;
     }
     __asm__ volatile("msr primask, %0" : : "r"(primask) : "memory");
     const uint32_t phase = value == 0u ? 0u : SYSTICK_PERIOD - value;
@@ -161,97 +195,4 @@ void an505_semihosting_exit(int code)
 void hil_board_exit(int code)
 {
     an505_semihosting_exit(code);
-}
-
-/*
- * The stack (mps2-an505.ld: .stack, __hil_stack_start .. __hil_stack_end, growing down).
- *
- * hil_board_stack_mark paints every word from the bottom of the stack up to its caller's stack
- * pointer; hil_board_stack_used scans up from the bottom for the first word that is no longer
- * the pattern: the deepest point reached since the mark. Both are naked assembly using only
- * r0-r3 and r12: neither has a frame, so the mark is exactly the caller's SP and no word below it
- * is written by the measuring itself (C would push a register here and there, which would count
- * as used, and a C paint loop could become a memset call whose frame sits in the painted area).
- * The startup code marks once .bss is zeroed (the mark is kept in .bss), so before the
- * application's first mark the use since reset is reported.
- */
-#define STACK_PAINT 0xA5A5A5A5u /* written by the assembly below as movw/movt #0xA5A5 */
-
-extern uint32_t __hil_stack_start[];
-extern uint32_t __hil_stack_end[];
-
-/* The last mark: the stack pointer of hil_board_stack_mark's caller (read by name from assembly). */
-static uint32_t *stack_mark __attribute__((used));
-
-/* The assembly returns these as immediates. */
-typedef char hil_status_values_as_in_assembly[(HIL_OK == 0 && HIL_ERROR_ARGUMENT == 1) ? 1 : -1];
-
-__attribute__((naked)) hil_status hil_board_stack_mark(void)
-{
-    __asm__ volatile(
-        "mov r2, sp\n\t"
-        "movw r1, #:lower16:stack_mark\n\t"
-        "movt r1, #:upper16:stack_mark\n\t"
-        "str r2, [r1]\n\t"
-        "movw r0, #:lower16:__hil_stack_start\n\t"
-        "movt r0, #:upper16:__hil_stack_start\n\t"
-        "movw r1, #0xA5A5\n\t"
-        "movt r1, #0xA5A5\n"
-        "1:\n\t"
-        "cmp r0, r2\n\t"
-        "bhs 2f\n\t"
-        "str r1, [r0], #4\n\t"
-        "b 1b\n"
-        "2:\n\t"
-        "movs r0, #0\n\t" /* HIL_OK */
-        "bx lr\n");
-}
-
-__attribute__((naked)) hil_status hil_board_stack_used(uint32_t *bytes)
-{
-    (void)bytes; /* r0 */
-    __asm__ volatile(
-        "cbz r0, 3f\n\t"
-        "movw r1, #:lower16:stack_mark\n\t"
-        "movt r1, #:upper16:stack_mark\n\t"
-        "ldr r1, [r1]\n\t" /* top: the mark */
-        "movw r2, #:lower16:__hil_stack_start\n\t"
-        "movt r2, #:upper16:__hil_stack_start\n\t"
-        "movw r3, #0xA5A5\n\t"
-        "movt r3, #0xA5A5\n"
-        "1:\n\t"
-        "cmp r2, r1\n\t"
-        "bhs 2f\n\t"
-        "ldr r12, [r2]\n\t"
-        "cmp r12, r3\n\t"
-        "bne 2f\n\t"
-        "adds r2, r2, #4\n\t"
-        "b 1b\n"
-        "2:\n\t"
-        "subs r1, r1, r2\n\t"
-        "str r1, [r0]\n\t"
-        "movs r0, #0\n\t" /* HIL_OK */
-        "bx lr\n"
-        "3:\n\t"
-        "movs r0, #1\n\t" /* HIL_ERROR_ARGUMENT */
-        "bx lr\n");
-}
-
-hil_status hil_board_stack_size(uint32_t *bytes)
-{
-    if (bytes == NULL) {
-        return HIL_ERROR_ARGUMENT;
-    }
-    *bytes = (uint32_t)((uintptr_t)__hil_stack_end - (uintptr_t)__hil_stack_start);
-    return HIL_OK;
-}
-
-/* No heap (the linker script reserves none): malloc returns NULL with errno = ENOMEM. Defined
- * here so that library code that merely references malloc (newlib's stdio) still links. */
-void *_sbrk(ptrdiff_t increment);
-void *_sbrk(ptrdiff_t increment)
-{
-    (void)increment;
-    errno = ENOMEM;
-    return (void *)-1;
 }

@@ -4,6 +4,7 @@ from harness.device.link.framing import FrameError, Packet
 from harness.device.link.protocol import (
     PROTOCOL_VERSION,
     DeviceError,
+    DeviceFault,
     DeviceInfo,
     ErrorCode,
     LinkClient,
@@ -18,6 +19,7 @@ from harness.device.link.protocol import (
 __all__ = [
     "PROTOCOL_VERSION",
     "DeviceError",
+    "DeviceFault",
     "DeviceInfo",
     "ErrorCode",
     "FrameError",

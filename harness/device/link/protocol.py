@@ -4,7 +4,7 @@
 `timeout` interface, e.g. `serial.serial_for_url("socket://127.0.0.1:PORT", timeout=1)` or a
 board's virtual COM port. It sends one request at a time and retransmits on a bad frame, a NAK
 or a timeout; the device answers a repeated request from its stored response, so nothing runs
-twice.
+twice. A device that faults sends FAULT on its own; the waiting request then raises DeviceFault.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from harness.device.link.framing import (
 )
 from harness.errors import HilError
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 READ_CHUNK = 65536
 # A request that runs nothing is sent again after each silent wait of `timeout`; after this many
 # waits' worth of time the device counts as silent (damaged frames and NAKs retransmit at once).
@@ -46,6 +46,7 @@ class MessageType(IntEnum):
     LAYER_DATA = 0x85
     OUTPUT_DATA = 0x86
     STACK = 0x87
+    FAULT = 0x88  # unsolicited, seq 0: the device faulted
     ERROR = 0x7F
     NAK = 0xFF
 
@@ -57,6 +58,7 @@ class ErrorCode(IntEnum):
     KERNEL_FAILED = 4
     NO_OUTPUT = 5
     NOT_SUPPORTED = 6
+    BOARD_INIT_FAILED = 7
 
 
 COUNTER_UNITS = {1: "cycles", 2: "instructions", 3: "ns"}
@@ -72,6 +74,22 @@ _READ_OUTPUT = struct.Struct("<IH")
 _READ_LAYER = struct.Struct("<HIH")
 _TIMED_HEAD = struct.Struct("<HH")
 _STACK = struct.Struct("<II")
+_FAULT = struct.Struct("<H11I")
+
+# ARMv8-M exception numbers and fault status bits (Arm DDI 0553: IPSR, CFSR, HFSR, SFSR); the CFSR and SFSR
+# bits by the fault they report. The *ARVALID bits are not named: they show as the address they validate.
+EXCEPTIONS = {2: "NMI", 3: "HardFault", 4: "MemManage", 5: "BusFault", 6: "UsageFault", 7: "SecureFault",
+              11: "SVCall", 12: "DebugMonitor", 14: "PendSV"}
+HFSR_BITS = {1: "VECTTBL", 30: "FORCED", 31: "DEBUGEVT"}
+CFSR_BITS = {
+    "MemManage": {0: "IACCVIOL", 1: "DACCVIOL", 3: "MUNSTKERR", 4: "MSTKERR", 5: "MLSPERR"},
+    "BusFault": {8: "IBUSERR", 9: "PRECISERR", 10: "IMPRECISERR", 11: "UNSTKERR", 12: "STKERR", 13: "LSPERR"},
+    "UsageFault": {16: "UNDEFINSTR", 17: "INVSTATE", 18: "INVPC", 19: "NOCP", 20: "STKOF", 24: "UNALIGNED",
+                   25: "DIVBYZERO"},
+}
+SFSR_BITS = {0: "INVEP", 1: "INVIS", 2: "INVER", 3: "AUVIOL", 4: "INVTRAN", 5: "LSPERR", 7: "LSERR"}
+MMARVALID, BFARVALID, SFARVALID = 1 << 7, 1 << 15, 1 << 6  # CFSR, CFSR, SFSR
+NO_FRAME = 0xFFFFFFFF  # pc, lr and xpsr when the device could not read the stacked frame
 
 
 class LinkError(HilError):
@@ -102,6 +120,47 @@ class DeviceError(LinkError):
         self.code = code
         self.detail = detail
         self.device_message = device_message
+
+
+def _set_bits(value: int, names: dict[int, str]) -> list[str]:
+    return [name for bit, name in names.items() if value >> bit & 1]
+
+
+class DeviceFault(LinkError):
+    """The device reported a fault (FAULT) while a request waited for its answer: it has stopped.
+    The raw fields are attributes; the message names the exception, the set status bits and where."""
+
+    def __init__(self, request: str, port: str, fields: tuple[int, ...]):
+        (self.exception, self.pc, self.lr, self.xpsr, self.sp, self.exc_return, self.cfsr, self.hfsr, self.sfsr,
+         self.mmfar, self.bfar, self.sfar) = fields
+        self.request = request
+        self.port = port
+        super().__init__(f"the device faulted during {request} on {port}: {self.describe()}")
+
+    @property
+    def exception_name(self) -> str:
+        if self.exception >= 16:
+            return f"unexpected interrupt {self.exception - 16}"
+        return EXCEPTIONS.get(self.exception, f"exception {self.exception}")
+
+    def describe(self) -> str:
+        """e.g. "HardFault (FORCED), UsageFault DIVBYZERO at pc=0x1000123a lr=0x10001301 sp=0x380bff58 ...";
+        a fault reported as itself reads "UsageFault DIVBYZERO at ..."."""
+        faults = {kind: bits for kind, names in CFSR_BITS.items() if (bits := _set_bits(self.cfsr, names))}
+        if sfsr := _set_bits(self.sfsr, SFSR_BITS):
+            faults["SecureFault"] = sfsr
+        hfsr = " ".join(_set_bits(self.hfsr, HFSR_BITS))
+        parts = [] if self.exception_name in faults else [self.exception_name + (f" ({hfsr})" if hfsr else "")]
+        parts += [f"{kind} {' '.join(bits)}" for kind, bits in faults.items()]
+        if self.pc == NO_FRAME:
+            where = [f"with no readable exception frame, sp=0x{self.sp:08x}"]
+        else:
+            where = [f"at pc=0x{self.pc:08x}", f"lr=0x{self.lr:08x}", f"sp=0x{self.sp:08x}", f"xpsr=0x{self.xpsr:08x}"]
+        addresses = (("mmfar", self.mmfar, self.cfsr & MMARVALID), ("bfar", self.bfar, self.cfsr & BFARVALID),
+                     ("sfar", self.sfar, self.sfsr & SFARVALID))
+        where += [f"{name}=0x{value:08x}" for name, value, valid in addresses if valid]
+        where.append(f"exc_return=0x{self.exc_return:08x}")
+        return f"{', '.join(parts)} {' '.join(where)}"
 
 
 class ProtocolMismatch(LinkError):
@@ -351,6 +410,10 @@ class LinkClient:
                 self.stats.naks += 1
                 attempt.last_received = "a NAK (the device received a damaged request)"
                 return None
+            if packet.type == MessageType.FAULT:  # unsolicited: the device has stopped, nothing will answer
+                if len(packet.body) != _FAULT.size:
+                    raise LinkError(f"the device sent a FAULT of {len(packet.body)} bytes, expected {_FAULT.size}")
+                raise DeviceFault(label, self.name, _FAULT.unpack(packet.body))
             if packet.seq != seq:  # a late answer to an earlier request: not ours, keep waiting
                 self.stats.stale_responses += 1
                 attempt.last_received = f"a stale {_describe(packet)}"

@@ -68,7 +68,8 @@ class PyocdBoardLoader(Loader):
 
         from harness.device.pyocd.program import program_image
 
-        options = {"target_override": self.board.target.pyocd_target, "pack": packs or None}
+        options = {"target_override": self.board.target.pyocd_target, "pack": packs or None,
+                   "hide_programming_progress": True}  # the harness shows its own progress
         started = time.monotonic()
         try:
             with Session(probe, options=options) as session:
