@@ -90,7 +90,7 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
         device_outputs=run.outputs,
         golden_outputs=golden,
         parity=parity_metrics(run.outputs, golden, model, run.retransmits),
-        latency=latency_record(timing.unit, timing.totals, timing.per_layer, image),
+        latency=latency_record(timing.unit, timing.totals, timing.per_layer, image, info.counter_hz),
         throughput={"patches_per_second": options.patches / run.seconds},
         footprint=measure_footprint(image, stack).to_json(),
     )

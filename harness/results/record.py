@@ -78,10 +78,11 @@ def device_record(info: DeviceInfo) -> dict:
             "reset_reason": info.reset_reason_name}
 
 
-def latency_record(unit: str, totals: tuple[int, ...], per_layer: tuple[int, ...], image: FirmwareImage) -> dict:
+def latency_record(unit: str, totals: tuple[int, ...], per_layer: tuple[int, ...], image: FirmwareImage,
+                   counter_hz: int | None) -> dict:
+    """counter_hz: the rate the device reported for its counter (checked against the descriptor)."""
     ordered = sorted(totals)
     median = int(np.median(ordered))
-    clock = image.target.clock_hz
     return {
         "unit": unit,
         "median": median,
@@ -93,7 +94,7 @@ def latency_record(unit: str, totals: tuple[int, ...], per_layer: tuple[int, ...
             for call, count in zip(image.model.calls, per_layer)
         ],
         # Only cycles become time: instructions and host ns are not a board's milliseconds.
-        "ms_at_clock": median / clock * 1000.0 if unit == "cycles" and clock else None,
+        "ms_at_clock": median / counter_hz * 1000.0 if unit == "cycles" and counter_hz else None,
     }
 
 

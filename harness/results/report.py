@@ -66,17 +66,21 @@ def parity_table(parity: dict) -> list[str]:
     ]
 
 
-def latency_tables(latency: dict, target: str) -> list[str]:
+def latency_tables(latency: dict, target: str, counter_hz: int | None) -> list[str]:
+    """Per layer in the target's unit; on a cycles target also in ms at the clock the device reported."""
     unit, total = latency["unit"], latency["median"]
+    in_ms = unit == "cycles" and bool(counter_hz)
+    ms_column = f" ms at {counter_hz / 1e6:g} MHz |" if in_ms else ""
     lines = [
         f"Median {latency['median']}, min {latency['min']}, max {latency['max']} {unit} over {latency['runs']} runs.",
         "",
-        f"| layer | operator | {unit} | share |",
-        "|---|---|---|---|",
+        f"| layer | operator | {unit} | share |{ms_column}",
+        "|---|---|---|---|" + ("---|" if in_ms else ""),
     ]
     for layer in latency["per_layer"]:
         share = 100.0 * layer["count"] / total if total else 0.0
-        lines.append(f"| {layer['name']} | {layer['operator']} | {layer['count']} | {share:.1f} % |")
+        ms = f" {layer['count'] / counter_hz * 1000.0:.3f} |" if in_ms else ""
+        lines.append(f"| {layer['name']} | {layer['operator']} | {layer['count']} | {share:.1f} % |{ms}")
     if unit == "instructions":
         lines += ["", f"Measured on the same emulator ({target} is QEMU mps2-an505, `-icount shift=0`):", "",
                   "| engine | instructions per inference | arena (kB) |", "|---|---|---|",
@@ -109,7 +113,7 @@ def report_markdown(record: dict) -> str:
         "",
         "## Latency",
         "",
-        *latency_tables(record["latency"], env["target"]),
+        *latency_tables(record["latency"], env["target"], record["device"]["counter_hz"]),
         "",
         f"![per-layer latency]({CHART_NAME})",
         "",
