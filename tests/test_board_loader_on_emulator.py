@@ -2,13 +2,12 @@
 
 PyocdBoardLoader flashes a board that keeps its image between runs. Here the "board" is QEMU's
 mps2-an505 left running across loads, reached through the project's QEMU probe for pyOCD
-(`qemu-gdb:127.0.0.1:PORT`), its UART socket playing the ST-LINK's virtual COM port: a target
-record like qemu-m33's, but loaded the way u585 is. So flash-only-when-different, --reflash and
-"no handshake after flashing" run for real, without a board."""
+(`qemu-gdb:127.0.0.1:PORT`), its UART socket playing the ST-LINK's virtual COM port: qemu-m33
+"on a shelf", an emulator the harness did not start, loaded the way u585 is. So
+flash-only-when-different, --reflash and "no handshake after flashing" run for real, without a
+board."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import pytest
 import serial
@@ -48,10 +47,10 @@ def qemu_placeholder():
 
 
 def board_for(url: str, probe: str, **options) -> Board:
-    """qemu-m33's facts, loaded through pyOCD like a board, its UART socket as the board's port."""
-    target = dataclasses.replace(load_target("qemu-m33"), load_method="pyocd", pyocd_target=TARGET_NAME,
-                                 transport="serial")
-    return Board(target, port=url, probe=probe, **options)
+    """qemu-m33 on a shelf: an emulator the harness did not start, named by its probe and its port."""
+    board = Board(load_target("qemu-m33"), port=url, probe=probe, **options)
+    assert board.on_shelf and board.load_method == "pyocd" and board.target.pyocd_target == TARGET_NAME
+    return board
 
 
 def handshake(url: str, image) -> None:

@@ -38,6 +38,8 @@ class Board:
                 and self.loader not in OTHER_LOADERS.get(target.load_method, ()):
             ways = ", ".join((target.load_method, *OTHER_LOADERS.get(target.load_method, ())))
             raise HilError(f"--loader {self.loader} does not apply to target {target.id}; it is loaded with: {ways}")
+        if self.on_shelf:
+            return  # an emulator someone else runs: reached, like a board, by its probe and its port
         if target.transport == "socket":
             # The harness starts these targets itself and opens their loopback socket.
             for option, value in (("--port", self.port), ("--baud", self.baud)):
@@ -58,13 +60,24 @@ class Board:
                 raise HilError(f"{option} must be positive (got {value})")
 
     @property
+    def on_shelf(self) -> bool:
+        """An emulated target that someone else started (a lab host), named by its probe and port: the
+        harness flashes it through pyOCD and talks to its port, as to a board, instead of starting it."""
+        return self.target.load_method == "qemu" and self.probe is not None and self.port is not None
+
+    @property
+    def is_flashed(self) -> bool:
+        """Loaded through a debug probe into memory that keeps the image: a board, or an emulator on a shelf."""
+        return self.target.load_method == "pyocd" or self.on_shelf
+
+    @property
     def load_method(self) -> str:
-        return self.loader or self.target.load_method
+        return "pyocd" if self.on_shelf else self.loader or self.target.load_method
 
     @property
     def link_baud(self) -> int | None:
         """The baud rate of a serial link; None for a socket, where there is none."""
-        if self.target.transport == "socket":
+        if self.target.transport == "socket" and not self.on_shelf:
             return None
         return self.baud or self.target.baud
 

@@ -18,7 +18,7 @@ def make_loader(board: Board, image: FirmwareImage) -> Loader:
         from harness.device.loaders.qemu import QemuLoader
 
         return QemuLoader()
-    if method == "pyocd" and board.target.load_method == "qemu":
+    if method == "pyocd" and not board.is_flashed:
         from harness.device.loaders.qemu_pyocd import QemuPyocdLoader
 
         return QemuPyocdLoader()
@@ -32,7 +32,7 @@ def make_loader(board: Board, image: FirmwareImage) -> Loader:
 def check_loadable(board: Board) -> None:
     """Raise LoadError now, before anything is built, when the board cannot be loaded (no probe, no
     port, no pack): a user without a board hears it in seconds."""
-    if board.load_method == "pyocd" and board.target.load_method == "pyocd":
+    if board.is_flashed:
         from harness.device.loaders.pyocd_board import board_ready
 
         board_ready(board)
