@@ -22,10 +22,15 @@ done
 # python3 may come from elsewhere than Debian (pyenv); only the interpreter matters then.
 if [ ${#missing[@]} -gt 0 ]; then
     install=(apt-get install -y --no-install-recommends "${missing[@]}")
-    if [ "$(id -u)" -eq 0 ]; then
+    # As root, or through sudo where it needs no password (a CI runner's user).
+    as_root=()
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        as_root=(sudo -n)
+    fi
+    if [ "$(id -u)" -eq 0 ] || [ ${#as_root[@]} -gt 0 ]; then
         echo "setup: installing ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive "${install[@]}" >/dev/null
+        "${as_root[@]}" apt-get update -qq
+        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive "${install[@]}" >/dev/null
     else
         echo "setup: missing Debian packages: ${missing[*]}" >&2
         echo "setup: run:  sudo apt-get update && sudo ${install[*]}" >&2
