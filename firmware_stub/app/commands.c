@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hil_board.h"
+#include "hil_text.h"
 
 #ifndef HIL_MODEL_INPUT_BYTES
 #error "build with -DHIL_MODEL_INPUT_BYTES=<the model's input tensor bytes> (harness/build/firmware.py passes it)"
@@ -59,26 +60,17 @@ typedef struct {
 
 /* ---- small writers (no printf on the device) ---- */
 
+/* A response body is bytes; these append text at offset `at`, within `capacity` (hil_text.h). */
 static size_t append_text(uint8_t *out, size_t at, size_t capacity, const char *text)
 {
-    while (*text != '\0' && at < capacity) {
-        out[at++] = (uint8_t)*text++;
-    }
-    return at;
+    char *const base = (char *)out;
+    return (size_t)(hil_text_append(base + at, base + capacity, text) - base);
 }
 
 static size_t append_decimal(uint8_t *out, size_t at, size_t capacity, uint32_t value)
 {
-    char digits[11];
-    size_t count = 0;
-    do {
-        digits[count++] = (char)('0' + value % 10u);
-        value /= 10u;
-    } while (value != 0u);
-    while (count > 0u && at < capacity) {
-        out[at++] = (uint8_t)digits[--count];
-    }
-    return at;
+    char *const base = (char *)out;
+    return (size_t)(hil_text_decimal(base + at, base + capacity, value) - base);
 }
 
 static uint8_t *put_tensor(uint8_t *out, const hil_tensor_info *tensor)

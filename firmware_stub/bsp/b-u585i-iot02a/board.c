@@ -14,6 +14,7 @@
 
 #include "armv8m.h"
 #include "armv8m_regs.h"
+#include "hil_text.h"
 #include "u585.h"
 
 #ifndef HIL_BAUD
@@ -159,33 +160,17 @@ static hil_status start_usart(const char **failure)
     return HIL_OK;
 }
 
-static char *append_text(char *out, const char *end, const char *text)
-{
-    while (*text != '\0' && out < end) {
-        *out++ = *text++;
-    }
-    return out;
-}
-
 /* "<what failed>; the CPU runs at <n> Hz": the clock read back from the RCC registers, so the
  * harness learns both what failed and what the board fell back to. */
 static const char *describe_failure(const char *what)
 {
     char *const end = failure_text + sizeof(failure_text) - 1u;
-    char *out = append_text(failure_text, end, what);
+    char *out = hil_text_append(failure_text, end, what);
     uint32_t hz = 0u;
     if (u585_hclk_hz(&hz) == HIL_OK) {
-        char digits[10];
-        int count = 0;
-        do {
-            digits[count++] = (char)('0' + hz % 10u);
-            hz /= 10u;
-        } while (hz != 0u);
-        out = append_text(out, end, "; the CPU runs at ");
-        while (count > 0 && out < end) {
-            *out++ = digits[--count];
-        }
-        out = append_text(out, end, " Hz");
+        out = hil_text_append(out, end, "; the CPU runs at ");
+        out = hil_text_decimal(out, end, hz);
+        out = hil_text_append(out, end, " Hz");
     }
     *out = '\0';
     return failure_text;

@@ -14,52 +14,21 @@
 #include "an505.h"
 #include "armv8m.h"
 #include "armv8m_regs.h"
+#include "hil_text.h"
 
 #define FAULT_EXIT_BASE 128
-
-static char *append(char *out, const char *text)
-{
-    while (*text != '\0') {
-        *out++ = *text++;
-    }
-    return out;
-}
-
-static char *append_hex(char *out, uint32_t value)
-{
-    static const char digits[] = "0123456789abcdef";
-    out = append(out, "0x");
-    for (int shift = 28; shift >= 0; shift -= 4) {
-        *out++ = digits[(value >> shift) & 0xFu];
-    }
-    return out;
-}
-
-static char *append_decimal(char *out, uint32_t value)
-{
-    char reversed[10];
-    int count = 0;
-    do {
-        reversed[count++] = (char)('0' + value % 10u);
-        value /= 10u;
-    } while (value != 0u);
-    while (count > 0) {
-        *out++ = reversed[--count];
-    }
-    return out;
-}
 
 typedef struct {
     uint32_t mask;
     const char *name;
 } status_bit;
 
-static char *append_bits(char *out, uint32_t value, const status_bit *bits, size_t count)
+static char *append_bits(char *out, const char *end, uint32_t value, const status_bit *bits, size_t count)
 {
     for (size_t i = 0; i < count; ++i) {
         if ((value & bits[i].mask) != 0u) {
-            out = append(out, " ");
-            out = append(out, bits[i].name);
+            out = hil_text_append(out, end, " ");
+            out = hil_text_append(out, end, bits[i].name);
         }
     }
     return out;
@@ -115,49 +84,50 @@ void hil_board_fault_stop(const hil_fault *fault)
 
     const uint32_t number = fault->exception;
     char message[640];
-    char *out = append(message, "\nhil: fatal ");
-    out = append(out, exception_name(number));
-    out = append(out, " (exception ");
-    out = append_decimal(out, number);
+    const char *const end = message + sizeof(message) - 1u;
+    char *out = hil_text_append(message, end, "\nhil: fatal ");
+    out = hil_text_append(out, end, exception_name(number));
+    out = hil_text_append(out, end, " (exception ");
+    out = hil_text_decimal(out, end, number);
     if (number >= 16u) {
-        out = append(out, ", interrupt ");
-        out = append_decimal(out, number - 16u);
+        out = hil_text_append(out, end, ", interrupt ");
+        out = hil_text_decimal(out, end, number - 16u);
     }
-    out = append(out, ")\n");
+    out = hil_text_append(out, end, ")\n");
     if (fault->pc != HIL_FAULT_NO_FRAME) {
-        out = append(out, "hil: pc=");
-        out = append_hex(out, fault->pc);
-        out = append(out, " lr=");
-        out = append_hex(out, fault->lr);
-        out = append(out, " sp=");
+        out = hil_text_append(out, end, "hil: pc=");
+        out = hil_text_hex(out, end, fault->pc);
+        out = hil_text_append(out, end, " lr=");
+        out = hil_text_hex(out, end, fault->lr);
+        out = hil_text_append(out, end, " sp=");
     } else {
-        out = append(out, "hil: no readable exception frame, sp=");
+        out = hil_text_append(out, end, "hil: no readable exception frame, sp=");
     }
-    out = append_hex(out, fault->sp);
-    out = append(out, " exc_return=");
-    out = append_hex(out, fault->exc_return);
-    out = append(out, "\nhil: cfsr=");
-    out = append_hex(out, fault->cfsr);
-    out = append_bits(out, fault->cfsr, cfsr_bits, sizeof(cfsr_bits) / sizeof(cfsr_bits[0]));
-    out = append(out, "\nhil: hfsr=");
-    out = append_hex(out, fault->hfsr);
-    out = append_bits(out, fault->hfsr, hfsr_bits, sizeof(hfsr_bits) / sizeof(hfsr_bits[0]));
-    out = append(out, "\nhil: sfsr=");
-    out = append_hex(out, fault->sfsr);
-    out = append_bits(out, fault->sfsr, sfsr_bits, sizeof(sfsr_bits) / sizeof(sfsr_bits[0]));
+    out = hil_text_hex(out, end, fault->sp);
+    out = hil_text_append(out, end, " exc_return=");
+    out = hil_text_hex(out, end, fault->exc_return);
+    out = hil_text_append(out, end, "\nhil: cfsr=");
+    out = hil_text_hex(out, end, fault->cfsr);
+    out = append_bits(out, end, fault->cfsr, cfsr_bits, sizeof(cfsr_bits) / sizeof(cfsr_bits[0]));
+    out = hil_text_append(out, end, "\nhil: hfsr=");
+    out = hil_text_hex(out, end, fault->hfsr);
+    out = append_bits(out, end, fault->hfsr, hfsr_bits, sizeof(hfsr_bits) / sizeof(hfsr_bits[0]));
+    out = hil_text_append(out, end, "\nhil: sfsr=");
+    out = hil_text_hex(out, end, fault->sfsr);
+    out = append_bits(out, end, fault->sfsr, sfsr_bits, sizeof(sfsr_bits) / sizeof(sfsr_bits[0]));
     if ((fault->cfsr & ARMV8M_CFSR_MMARVALID) != 0u) {
-        out = append(out, "\nhil: mmfar=");
-        out = append_hex(out, fault->mmfar);
+        out = hil_text_append(out, end, "\nhil: mmfar=");
+        out = hil_text_hex(out, end, fault->mmfar);
     }
     if ((fault->cfsr & ARMV8M_CFSR_BFARVALID) != 0u) {
-        out = append(out, "\nhil: bfar=");
-        out = append_hex(out, fault->bfar);
+        out = hil_text_append(out, end, "\nhil: bfar=");
+        out = hil_text_hex(out, end, fault->bfar);
     }
     if ((fault->sfsr & ARMV8M_SFSR_SFARVALID) != 0u) {
-        out = append(out, "\nhil: sfar=");
-        out = append_hex(out, fault->sfar);
+        out = hil_text_append(out, end, "\nhil: sfar=");
+        out = hil_text_hex(out, end, fault->sfar);
     }
-    out = append(out, "\n");
+    out = hil_text_append(out, end, "\n");
     *out = '\0';
 
     an505_semihosting_write(message);
