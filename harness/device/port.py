@@ -13,8 +13,10 @@ def open_port(url: str, baud: int | None, timeout: float) -> serial.SerialBase:
     options = {} if "://" in url else {"exclusive": True}
     if baud is not None:
         options["baudrate"] = baud
+    # pyserial's RFC 2217 client has no write timeout (it raises NotImplementedError for one).
+    options["write_timeout"] = None if url.startswith("rfc2217://") else timeout
     try:
-        return serial.serial_for_url(url, timeout=timeout, write_timeout=timeout, **options)
+        return serial.serial_for_url(url, timeout=timeout, **options)
     except serial.SerialException as exc:
         raise HilError(
             f"cannot open the link {url}: {exc}. Check that the port exists, that no other program "

@@ -74,7 +74,7 @@ class PyocdBoardLoader(Loader):
         try:
             with Session(probe, options=options) as session:
                 program_image(session, image)
-        except ProbeError as exc:
+        except (ProbeError, OSError) as exc:  # OSError: a remote probe whose server is unreachable
             raise LoadError(
                 f"the debug probe {probe.unique_id} cannot be used: {exc}. If another program holds it (pyOCD, "
                 "STM32CubeProgrammer, an IDE's debugger), close that program and run again"

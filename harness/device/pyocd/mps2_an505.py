@@ -27,6 +27,11 @@ class Mps2An505(CoreSightTarget):
     def __init__(self, session) -> None:
         super().__init__(session, self.MEMORY_MAP)
 
+    def write_memory_block8(self, addr: int, data) -> None:
+        """pyOCD 0.46's RAM loader hands over a bytearray, which its remote probe client (`remote:`,
+        JSON on the wire) cannot send; a list of ints goes through every probe."""
+        super().write_memory_block8(addr, list(data))
+
 
 def register_target() -> str:
     """Make the target type known to pyOCD (its table of target types); its name."""
