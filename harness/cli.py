@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from harness import __version__, defaults
@@ -92,14 +94,41 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
-def _board(args: argparse.Namespace):
+def _board(args: argparse.Namespace, target: str | None = None):
     """The board record from the target and link options (harness.device.board)."""
     from harness.device.board import Board
     from harness.targets import load_target
 
-    return Board(load_target(args.target), port=args.port, baud=args.baud, link_timeout=args.link_timeout,
-                 inference_timeout=args.inference_timeout, loader=args.loader, probe=args.probe, pack=args.pack,
-                 reflash=args.reflash)
+    return Board(load_target(target or args.target or DEFAULT_TARGET), port=args.port, baud=args.baud,
+                 link_timeout=args.link_timeout, inference_timeout=args.inference_timeout, loader=args.loader,
+                 probe=args.probe, pack=args.pack, reflash=args.reflash)
+
+
+@contextlib.contextmanager
+def _held_board(args: argparse.Namespace) -> Iterator:
+    """The board to run on: as the options say, or, with --hardware-map, a board of the map (the one
+    --board names, else a free one of --target) held with its lock until the block ends."""
+    if args.hardware_map is None:
+        if args.board is not None:
+            raise HilError(f"--board {args.board} needs --hardware-map FILE: the map says where that board is")
+        yield _board(args)
+        return
+    from harness.farm.claim import claim_board
+    from harness.farm.hardware_map import PLACE_OPTIONS, load_hardware_map, refuse_place_options
+
+    if args.board_wait < 0:
+        raise HilError(f"--board-wait must not be negative (got {args.board_wait:g})")
+    refuse_place_options({option: getattr(args, name) for name, option in PLACE_OPTIONS.items()})
+    hardware_map = load_hardware_map(args.hardware_map)
+    target = args.target
+    if args.board is not None and target is None:
+        target = hardware_map.entry(args.board).target  # the board says which target it is
+    options = _board(args, target)
+    with claim_board(hardware_map, options, holder=f"hil {args.command}", wait=args.board_wait,
+                     board_id=args.board) as claimed:
+        print(f"hil {args.command}: on board {claimed.entry.id} (entry {claimed.entry.index} of {hardware_map.path})",
+              file=sys.stderr)
+        yield claimed.board
 
 
 LOADER_CHOICES = ("exec", "qemu", "pyocd")  # targets/schema.json, load.method
@@ -118,12 +147,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from harness.bench import BenchOptions, bench, summary_tables
 
-    options = BenchOptions(
-        model_path=_model_path(args.model), board=_board(args), patches=args.patches, timing_runs=args.timing_runs,
-        results_dir=args.results_dir, name=_model_name(args), extra_cflags=tuple(args.cflag),
-    )
-    console = Console(stderr=True)
-    folder, record = bench(options, console)
+    with _held_board(args) as board:
+        options = BenchOptions(
+            model_path=_model_path(args.model), board=board, patches=args.patches, timing_runs=args.timing_runs,
+            results_dir=args.results_dir, name=_model_name(args), extra_cflags=tuple(args.cflag),
+        )
+        console = Console(stderr=True)
+        folder, record = bench(options, console)
     for table in summary_tables(record, folder):
         Console().print(table)
     parity = record["parity"]
@@ -132,7 +162,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def _add_device_options(p: argparse.ArgumentParser) -> None:
     """Where to run and how to reach the device: the same options on every command that runs one."""
-    p.add_argument("--target", default=DEFAULT_TARGET, help=f"where to run (default: {DEFAULT_TARGET})")
+    p.add_argument("--target", help=f"where to run (default: {DEFAULT_TARGET}; with --board, that board's)")
     p.add_argument("--port", help="serial port (pyserial URL) of a board's link; boards only")
     p.add_argument("--baud", type=int, help="baud rate of a board's link (default: the target's); boards only")
     p.add_argument("--link-timeout", type=float, default=defaults.LINK_TIMEOUT_S, metavar="SECONDS",
@@ -198,12 +228,64 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"where runs land (default: {defaults.RESULTS_DIR})")
     p.add_argument("--cflag", action="append", default=[], metavar="FLAG",
                    help="an extra compiler flag for this run's firmware (repeatable), e.g. --cflag=-O1")
+    _add_farm_options(p)
     p.set_defaults(run=cmd_bench)
+    _add_boards_command(commands)
     _add_compare_command(commands)
     _add_report_command(commands)
     _add_baseline_command(commands)
     return parser
 
+
+
+# --- farms: hil boards, and a board of the hardware map (harness/farm) -----------------------------
+
+def _add_farm_options(p: argparse.ArgumentParser) -> None:
+    from harness.farm.locks import BOARD_WAIT_S
+
+    p.add_argument("--hardware-map", type=Path, metavar="FILE",
+                   help="the lab's boards (YAML): run on a free board of --target from it, held with its lock")
+    p.add_argument("--board", metavar="ID", help="with --hardware-map, the board of that id")
+    p.add_argument("--board-wait", type=float, default=BOARD_WAIT_S, metavar="SECONDS",
+                   help=f"how long to wait for the board to be free (default {BOARD_WAIT_S:g})")
+
+
+def cmd_boards_check(args: argparse.Namespace) -> int:
+    from harness.farm.hardware_map import load_hardware_map
+
+    hardware_map = load_hardware_map(args.map)
+    print(f"{args.map}: {hardware_map.summary()}")
+    return 0
+
+
+# hil boards scan's exit code when nothing is connected: there is no map to propose.
+EXIT_NOTHING_FOUND = 1
+
+
+def cmd_boards_scan(args: argparse.Namespace) -> int:
+    from harness.farm.scan import connected_probes, nothing_found, propose, serial_ports
+    from harness.targets import load_target
+
+    if args.target is not None:
+        load_target(args.target)  # an unknown target is said before anything is scanned
+    probes, ports = connected_probes(), serial_ports()
+    if not probes:
+        print(f"hil boards scan: {nothing_found(ports)}", file=sys.stderr)
+        return EXIT_NOTHING_FOUND
+    print(propose(probes, ports, args.target).yaml(), end="")
+    return 0
+
+
+def _add_boards_command(commands) -> None:
+    p = commands.add_parser("boards", help="the lab's hardware map: check one, or propose one from what is connected")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser("check", help="validate a hardware map; exit 2 naming the first wrong entry and field")
+    check.add_argument("map", metavar="FILE", type=Path, help="the hardware map (YAML)")
+    check.set_defaults(run=cmd_boards_check)
+    scan = actions.add_parser("scan", help="print a hardware map (YAML) for the probes and serial ports connected "
+                                           "here; exit 1 when there is none")
+    scan.add_argument("--target", help="the target of every board found (default: as pyOCD recognizes the board)")
+    scan.set_defaults(run=cmd_boards_scan)
 
 
 # --- results: hil compare / report / baseline (docs/results.md) ---------------------------------

@@ -6,6 +6,11 @@ same device session the `hil` commands use: compiled model -> firmware image -> 
 target -> link -> device.
 They are session-scoped, so a target is built and started once per model. A user mistake
 (a bad option, a missing tool) fails the fixture with its message, not a traceback.
+
+With a hardware map (--hardware-map, harness/farm), each session (each pytest-xdist worker)
+holds a board of the map for its whole length (hil_board), so `pytest -n 4 --hardware-map
+lab.yaml` runs on four boards and two runs never share one; a board found broken fails the rest
+of its session's tests at once, while the other workers go on.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import pytest
 
 from harness import defaults
 from harness.errors import HilError
+from harness.farm.locks import BOARD_WAIT_S
 
 if TYPE_CHECKING:
     from harness.device.board import Board
+    from harness.farm.hardware_map import HardwareMap
 
 DEFAULT_MODEL_ID = "default"
 
@@ -38,11 +45,38 @@ class ModelSpec:
 @dataclass(frozen=True)
 class HilConfig:
     target: str
-    board: Board  # the target and how to reach it: the same record `hil bench` builds
+    # The target and how to reach it: the same record `hil bench` builds. With a hardware map, where
+    # the board is (probe, port, baud, pack) comes from the entry each session takes (hil_board).
+    board: Board
     models: tuple[ModelSpec, ...]
     patches: int
     timing_runs: int
     results_dir: Path
+    hardware_map: HardwareMap | None  # --hardware-map
+    board_wait: float  # seconds a session waits for a free board of the map
+
+
+@dataclass
+class SessionBoard:
+    """The board this session runs on, and why it is broken once it is found so."""
+
+    board: Board
+    id: str | None = None  # its hardware map entry; None without a map
+    # One user, one board, one process (no map, no pytest-xdist): a board that cannot be loaded ends
+    # the run. Otherwise it is marked broken and only this session's tests fail.
+    stops_run: bool = False
+    broken: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"board {self.id}" if self.id is not None else f"the {self.board.target.id} board"
+
+    @property
+    def may_break(self) -> bool:
+        """Whether a failed load marks it broken for the rest of the session: a board flashed through
+        a probe (or an emulator on a shelf) that is shared by the run. An emulator or process the
+        harness starts is started afresh for each image: its failures are the image's."""
+        return self.board.is_flashed and not self.stops_run
 
 
 HIL_CONFIG = pytest.StashKey[HilConfig]()
@@ -72,6 +106,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--inference-timeout", type=float, metavar="SECONDS",
                     help="how long one inference may take before the device counts as silent (default: twice what "
                          f"the model's MACs need on the target at its slowest, plus {defaults.INFERENCE_SLACK_S:g} s)")
+    group.addoption("--hardware-map", metavar="FILE",
+                    help="the lab's boards (YAML, harness/farm/hardware-map.schema.json): each session (each "
+                         "pytest-xdist worker) holds one board of the target for its whole length")
+    group.addoption("--board-wait", type=float, metavar="SECONDS",
+                    help="with --hardware-map, how long a session waits for a free board before it fails "
+                         f"(default {BOARD_WAIT_S:g})")
     parser.addini("hil_target", "default target of the hil suite", default="qemu-m33")
     parser.addini("hil_optional_models", "models also run when their file exists (paths relative to the rootdir)",
                   type="args", default=[])
@@ -119,22 +159,78 @@ def _board(config: pytest.Config, target_id: str) -> Board:
         raise pytest.UsageError(str(exc)) from None
 
 
+def _hardware_map(config: pytest.Config, target_id: str, board: Board) -> HardwareMap | None:
+    """The map, checked, when one is given: with boards of the target, at least as many as there
+    are pytest-xdist workers, and no option that would name one board for all. Without one,
+    workers can share no board: each starts its own emulator, or there must be only one."""
+    given = config.getoption("hardware_map")
+    workers = _xdist_workers(config)
+    if given is None:
+        if workers > 1 and board.is_flashed:
+            raise pytest.UsageError(f"-n {workers} without --hardware-map: the {workers} workers would share the one "
+                                    f"{target_id} board the options name; give a hardware map of the lab's boards")
+        return None
+    from harness.farm.claim import candidates
+    from harness.farm.hardware_map import PLACE_OPTIONS, load_hardware_map, refuse_place_options
+
+    try:
+        refuse_place_options({option: config.getoption(name) for name, option in PLACE_OPTIONS.items()})
+        hardware_map = load_hardware_map(Path(given).expanduser())
+        boards = candidates(hardware_map, target_id)
+    except HilError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if workers > len(boards):
+        raise pytest.UsageError(f"-n {workers} asks for {workers} workers, but {given} has {len(boards)} "
+                                f"{target_id} board{'s' if len(boards) != 1 else ''}: use -n {len(boards)} or fewer")
+    return hardware_map
+
+
+def _xdist_workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers this (controlling) process starts; 0 without xdist, and in a worker."""
+    if _worker_id(config) is not None or getattr(config.option, "dist", "no") == "no":
+        return 0
+    return len(getattr(config.option, "tx", None) or ())
+
+
+def _board_wait(config: pytest.Config) -> float:
+    wait = config.getoption("board_wait")
+    if wait is None:
+        return BOARD_WAIT_S
+    if wait < 0:
+        raise pytest.UsageError(f"--board-wait must not be negative (got {wait:g})")
+    return wait
+
+
+@pytest.hookimpl(tryfirst=True)  # a usage error stops the run before other plugins set anything up
 def pytest_configure(config: pytest.Config) -> None:
     target = config.getoption("target") or config.getini("hil_target")
+    board = _board(config, target)
     config.stash[HIL_CONFIG] = HilConfig(
         target=target,
-        board=_board(config, target),
+        board=board,
         models=_models(config),
         patches=_positive("patches", config.getoption("patches"), defaults.PATCHES),
         timing_runs=_positive("timing-runs", config.getoption("timing_runs"), defaults.TIMING_RUNS),
         results_dir=Path(config.getoption("results_dir") or config.rootpath / defaults.RESULTS_DIR),
+        hardware_map=_hardware_map(config, target, board),
+        board_wait=_board_wait(config),
     )
     config.addinivalue_line("markers", "hil: needs a running target (the fixtures of the hil plugin)")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     hil = config.stash[HIL_CONFIG]
-    return f"hil: target {hil.target}, models {', '.join(m.id for m in hil.models)}, {hil.patches} patches"
+    header = f"hil: target {hil.target}, models {', '.join(m.id for m in hil.models)}, {hil.patches} patches"
+    if hil.hardware_map is not None:
+        ids = ", ".join(e.id for e in hil.hardware_map.of_target(hil.target))
+        header += f", boards from {hil.hardware_map.path}: {ids}"
+    return header
+
+
+def _worker_id(config: pytest.Config) -> str | None:
+    """This process' pytest-xdist worker id (gw0, gw1...); None when it is not a worker."""
+    workerinput = getattr(config, "workerinput", None)
+    return None if workerinput is None else workerinput["workerid"]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -149,7 +245,11 @@ def _as_failure() -> Iterator[None]:
     try:
         yield
     except HilError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        raise _failure(str(exc)) from None  # the message alone, without the HilError chained to it
+
+
+def _failure(message: str) -> BaseException:
+    return pytest.fail.Exception(message, pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -194,18 +294,55 @@ def hil_compiled(hil_model_spec: ModelSpec, hil_model_path: Path, hil_target):
 
 
 @pytest.fixture(scope="session")
-def hil_session(hil_compiled, hil_config: HilConfig):
+def hil_board(request: pytest.FixtureRequest, hil_config: HilConfig) -> Iterator[SessionBoard]:
+    """The board of this session. With a hardware map: a board of the target taken from the map
+    and held (an OS lock per board) until the session ends, waiting up to --board-wait for one to
+    be free; without: the board the options name."""
+    worker = _worker_id(request.config)
+    if hil_config.hardware_map is None:
+        yield SessionBoard(hil_config.board, stops_run=worker is None)
+        return
+    from harness.farm.claim import claim_board
+
+    holder = f"pytest worker {worker}" if worker else "pytest"
+    with _as_failure():
+        claimed = claim_board(hil_config.hardware_map, hil_config.board, holder=holder, wait=hil_config.board_wait)
+    with claimed:
+        yield SessionBoard(claimed.board, claimed.entry.id)
+
+
+@contextlib.contextmanager
+def _breaking(held: SessionBoard) -> Iterator[None]:
+    """A board that cannot be brought up (no probe, no port, no handshake after flashing) is marked
+    broken: this session's tests fail at once with the reason, the other sessions go on."""
+    if held.broken is not None:
+        raise _failure(f"{held.name} is broken: {held.broken}")
+    try:
+        yield
+    except HilError as exc:
+        held.broken = str(exc)
+        raise _failure(f"{held.name} is broken: {exc}") from None
+
+
+@pytest.fixture(scope="session")
+def hil_session(hil_compiled, hil_board: SessionBoard):
     """The device session of this model: each fixture below takes one of its steps. A board that
     cannot be loaded (no probe, no port, no pack) ends the run here, at once, with exit code 2:
-    every test after it would fail the same way."""
+    every test after it would fail the same way. A board of a hardware map, or of a pytest-xdist
+    worker (which cannot end the run with its message), is marked broken instead, and only its
+    own session's tests fail."""
     from harness.device.loaders import LoadError, check_loadable
     from harness.device.session import Session
 
-    try:
-        check_loadable(hil_config.board)
-    except LoadError as exc:
-        pytest.exit(f"hil: {exc}", returncode=2)
-    return Session(hil_compiled, hil_config.board)
+    if hil_board.stops_run:
+        try:
+            check_loadable(hil_board.board)
+        except LoadError as exc:
+            pytest.exit(f"hil: {exc}", returncode=2)
+    else:
+        with _breaking(hil_board):
+            check_loadable(hil_board.board)
+    return Session(hil_compiled, hil_board.board)
 
 
 @pytest.fixture(scope="session")
@@ -215,10 +352,10 @@ def hil_firmware(hil_session):
 
 
 @pytest.fixture(scope="session")
-def hil_running(hil_session, hil_firmware) -> Iterator[str]:
+def hil_running(hil_session, hil_firmware, hil_board: SessionBoard) -> Iterator[str]:
     """The target running the image (the URL of its link), stopped at the end of the session."""
     try:
-        with _as_failure():
+        with _breaking(hil_board) if hil_board.may_break else _as_failure():
             url = hil_session.load()
         yield url
     finally:
@@ -251,13 +388,14 @@ def hil_patches(hil_compiled, hil_config: HilConfig) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def hil_results_folder(hil_config: HilConfig) -> Path:
-    """results/pytest_<UTC time>_<target>/: what the suite keeps of this session (per-patch outputs)."""
+def hil_results_folder(request: pytest.FixtureRequest, hil_config: HilConfig) -> Path:
+    """results/pytest_<UTC time>_<target>[_<xdist worker>]/: what the suite keeps of this session
+    (per-patch outputs)."""
     from harness.results.record import pytest_folder_name, utc_now, writable_results_dir
 
     with _as_failure():
         root = writable_results_dir(hil_config.results_dir)
-    folder = root / pytest_folder_name(utc_now(), hil_config.target)
+    folder = root / pytest_folder_name(utc_now(), hil_config.target, _worker_id(request.config))
     folder.mkdir(exist_ok=True)
     return folder
 

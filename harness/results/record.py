@@ -49,9 +49,11 @@ def run_id(started: datetime, target: str, model_name: str) -> str:
     return f"{started.strftime(RUN_TIME_FORMAT)}_{target}_{model_name}"
 
 
-def pytest_folder_name(started: datetime, target: str) -> str:
-    """The folder the hil suite keeps a session's per-patch outputs in: pytest_<UTC start>_<target>."""
-    return f"pytest_{started.strftime(RUN_TIME_FORMAT)}_{target}"
+def pytest_folder_name(started: datetime, target: str, worker: str | None = None) -> str:
+    """The folder the hil suite keeps a session's per-patch outputs in: pytest_<UTC start>_<target>, and
+    _<worker> for a pytest-xdist worker (gw0, gw1...), whose sessions start in the same second."""
+    name = f"pytest_{started.strftime(RUN_TIME_FORMAT)}_{target}"
+    return f"{name}_{worker}" if worker else name
 
 
 def environment(image: FirmwareImage, started: datetime) -> dict:
