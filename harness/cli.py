@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -125,7 +126,7 @@ def _held_board(args: argparse.Namespace) -> Iterator:
         target = hardware_map.entry(args.board).target  # the board says which target it is
     options = _board(args, target)
     with claim_board(hardware_map, options, holder=f"hil {args.command}", wait=args.board_wait,
-                     board_id=args.board) as claimed:
+                     board_id=args.board, coordinator=args.coordinator) as claimed:
         print(f"hil {args.command}: on board {claimed.entry.id} (entry {claimed.entry.index} of {hardware_map.path})",
               file=sys.stderr)
         yield claimed.board
@@ -248,6 +249,9 @@ def _add_farm_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--board", metavar="ID", help="with --hardware-map, the board of that id")
     p.add_argument("--board-wait", type=float, default=BOARD_WAIT_S, metavar="SECONDS",
                    help=f"how long to wait for the board to be free (default {BOARD_WAIT_S:g})")
+    p.add_argument("--coordinator", default=os.environ.get("LG_COORDINATOR"), metavar="HOST:PORT",
+                   help="the labgrid coordinator that reserves the map's boards with a labgrid_place across hosts "
+                        "(default: $LG_COORDINATOR)")
 
 
 def cmd_boards_check(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ of its session's tests at once, while the other workers go on.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,7 @@ class HilConfig:
     results_dir: Path
     hardware_map: HardwareMap | None  # --hardware-map
     board_wait: float  # seconds a session waits for a free board of the map
+    coordinator: str | None  # labgrid coordinator (HOST:PORT) for the map's boards with a labgrid_place
 
 
 @dataclass
@@ -112,6 +114,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--board-wait", type=float, metavar="SECONDS",
                     help="with --hardware-map, how long a session waits for a free board before it fails "
                          f"(default {BOARD_WAIT_S:g})")
+    group.addoption("--coordinator", default=os.environ.get("LG_COORDINATOR"), metavar="HOST:PORT",
+                    help="the labgrid coordinator that reserves the map's boards with a labgrid_place across hosts "
+                         "(default: $LG_COORDINATOR)")
     parser.addini("hil_target", "default target of the hil suite", default="qemu-m33")
     parser.addini("hil_optional_models", "models also run when their file exists (paths relative to the rootdir)",
                   type="args", default=[])
@@ -214,6 +219,7 @@ def pytest_configure(config: pytest.Config) -> None:
         results_dir=Path(config.getoption("results_dir") or config.rootpath / defaults.RESULTS_DIR),
         hardware_map=_hardware_map(config, target, board),
         board_wait=_board_wait(config),
+        coordinator=config.getoption("coordinator"),
     )
     config.addinivalue_line("markers", "hil: needs a running target (the fixtures of the hil plugin)")
 
@@ -306,7 +312,8 @@ def hil_board(request: pytest.FixtureRequest, hil_config: HilConfig) -> Iterator
 
     holder = f"pytest worker {worker}" if worker else "pytest"
     with _as_failure():
-        claimed = claim_board(hil_config.hardware_map, hil_config.board, holder=holder, wait=hil_config.board_wait)
+        claimed = claim_board(hil_config.hardware_map, hil_config.board, holder=holder, wait=hil_config.board_wait,
+                              coordinator=hil_config.coordinator)
     with claimed:
         yield SessionBoard(claimed.board, claimed.entry.id)
 

@@ -607,3 +607,20 @@ def test_a_run_that_finds_its_board_taken_waits_then_fails_with_a_clear_line(pyt
                                  "(pid *). Wait for them to be free, add boards to the map, or run fewer workers (-n)"])
     assert "Traceback" not in result.stdout.str() and "During handling" not in result.stdout.str()
     assert time.monotonic() - started < 30  # waited once, not once per test
+
+
+def test_a_board_with_a_labgrid_place_needs_the_coordinator(tmp_path, lock_folder):
+    lab_map = load_hardware_map(write_map(tmp_path, """
+- id: lab2-shelf
+  target: qemu-m33
+  probe: remote:127.0.0.1:5555
+  port: rfc2217://127.0.0.1:3000
+  labgrid_place: lab2-shelf
+"""))
+    assert lab_map.entries[0].labgrid_place == "lab2-shelf"
+    with pytest.raises(HilError, match=r"entry 0 \(id lab2-shelf\) is reserved through labgrid place lab2-shelf: "
+                                       r"give the coordinator with --coordinator HOST:PORT"):
+        claim_board(lab_map, Board(load_target("qemu-m33")), holder="test", wait=1.0)
+    lock = locks.try_lock("lab2-shelf", "test")  # the board's own lock was given back
+    assert lock is not None
+    lock.release()

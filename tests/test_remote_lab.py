@@ -55,14 +55,36 @@ def test_runs_on_the_device(hil_device, hil_patches, hil_golden):
 """
 
 
-def test_the_plugins_suite_runs_through_the_lab_hosts_servers(pytester, lab_host, example_model_path, tmp_path):
-    """`pytest --target=qemu-m33 --probe remote:... --port rfc2217://...`: the emulator on a shelf."""
-    pytester.makepyfile(DEVICE_SUITE)
+HELD_SUITE = DEVICE_SUITE + """
+import subprocess
+from lab_host import program
+
+def test_the_place_is_held_for_the_session(hil_device, hil_config, hil_board):
+    shown = subprocess.run([program("labgrid-client"), "-x", hil_config.coordinator, "-p", "lab-shelf", "show"],
+                           capture_output=True, text=True, check=True).stdout
+    print("PLACE", [line for line in shown.splitlines() if "acquired:" in line][0].split()[-1])
+"""
+
+
+def test_the_plugins_suite_runs_through_the_lab_hosts_servers(
+    pytester, lab_host, lab_coordinator, example_model_path, tmp_path
+):
+    """The whole remote path: a hardware map naming the lab host's board (probe server, RFC 2217 port)
+    and its labgrid place, held at the coordinator for the session and released after."""
+    from harness.farm.remote import identity
+
+    place = lab_coordinator.create_place("lab-shelf")
+    lab_map = tmp_path / "lab.yaml"
+    lab_map.write_text(f"- id: shelf-1\n  target: qemu-m33\n  probe: {lab_host.probe}\n  port: {lab_host.port}\n"
+                       f"  labgrid_place: {place}\n")
+    pytester.makepyfile(HELD_SUITE)
     # labgrid's own pytest plugin (installed with labgrid) starts a step logger once per process.
-    result = pytester.runpytest("-p", "no:labgrid", "--target=qemu-m33", f"--probe={lab_host.probe}",
-                                f"--port={lab_host.port}", f"--model={example_model_path}", "--patches=4",
-                                f"--results-dir={tmp_path}")
-    result.assert_outcomes(passed=1)
+    result = pytester.runpytest("-s", "-p", "no:labgrid", "--target=qemu-m33", f"--hardware-map={lab_map}",
+                                f"--coordinator={lab_coordinator.address}", f"--model={example_model_path}",
+                                "--patches=4", f"--results-dir={tmp_path}")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([f"*PLACE {identity()}*"])
+    assert lab_coordinator.holder(place) is None  # released when the session ended
 
 
 # --- servers that are gone ----------------------------------------------------------------------------

@@ -7,22 +7,23 @@ for a pytest-xdist worker (the plugin's hil_board fixture) and for `hil bench --
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from harness.device.board import Board
 from harness.errors import HilError
 from harness.farm.hardware_map import HardwareMap, MapEntry
-from harness.farm.locks import BoardLock, holder_of, lock_one_of
+from harness.farm.locks import holder_of, lock_one_of
 
 
 @dataclass
 class ClaimedBoard:
     entry: MapEntry
     board: Board  # the entry's board record, with the caller's other options
-    lock: BoardLock
+    holds: contextlib.ExitStack  # the board's lock, and its labgrid place when it has one
 
     def release(self) -> None:
-        self.lock.release()
+        self.holds.close()
 
     def __enter__(self) -> ClaimedBoard:
         return self
@@ -47,9 +48,10 @@ def candidates(hardware_map: HardwareMap, target_id: str, board_id: str | None =
 
 
 def claim_board(hardware_map: HardwareMap, options: Board, *, holder: str, wait: float,
-                board_id: str | None = None) -> ClaimedBoard:
+                board_id: str | None = None, coordinator: str | None = None) -> ClaimedBoard:
     """Hold a board of the map for the target of `options` (the one named `board_id`, if given)
-    and return its record: `options` placed at that board."""
+    and return its record: `options` placed at that board. A board with a labgrid place is also
+    reserved at `coordinator` (HOST:PORT), so sessions on other hosts cannot take it."""
     entries = candidates(hardware_map, options.target.id, board_id)
     lock = lock_one_of([e.id for e in entries], holder, wait)
     if lock is None:
@@ -58,9 +60,15 @@ def claim_board(hardware_map: HardwareMap, options: Board, *, holder: str, wait:
         raise HilError(f"no free {which} in {hardware_map.path} after waiting {wait:g} s: {held}. Wait for them "
                        "to be free, add boards to the map, or run fewer workers (-n)")
     entry = next(e for e in entries if e.id == lock.board_id)
-    try:
+    holds = contextlib.ExitStack()
+    holds.callback(lock.release)
+    with holds:
         board = entry.board(options)
-    except BaseException:
-        lock.release()
-        raise
-    return ClaimedBoard(entry, board, lock)
+        if entry.labgrid_place is not None:
+            if coordinator is None:
+                raise HilError(f"{hardware_map.path}: {entry.name} is reserved through labgrid place "
+                               f"{entry.labgrid_place}: give the coordinator with --coordinator HOST:PORT")
+            from harness.farm.remote import reserved
+
+            holds.enter_context(reserved(entry.labgrid_place, coordinator, max(wait, 1.0)))  # one try at least
+        return ClaimedBoard(entry, board, holds.pop_all())

@@ -12,6 +12,11 @@ this file); it lives with the lab, not in the repository:
       target: qemu-m33
       probe: qemu-gdb:127.0.0.1:1234
       port: socket://127.0.0.1:4321
+    - id: lab2-u585                   # on another host: its probe server, ser2net, a labgrid place
+      target: u585
+      probe: remote:lab2.example:5555
+      port: rfc2217://lab2.example:3000
+      labgrid_place: lab2-u585        # held for the session (--coordinator HOST:PORT)
 
 Each entry becomes a harness.device.board.Board. Every mistake is one HilError line naming the
 file, the entry (index and id) and the field.
@@ -46,6 +51,7 @@ class MapEntry:
     port: str | None = None
     baud: int | None = None
     pack: Path | None = None  # absolute: relative paths are taken from the map's folder
+    labgrid_place: str | None = None  # reserved through a labgrid coordinator while a session holds the board
 
     @property
     def name(self) -> str:
@@ -185,7 +191,8 @@ def _entry(path: Path, index: int, item: dict) -> MapEntry:
         pack = (path.parent / Path(item["pack"]).expanduser()).resolve()
         if not pack.is_file():
             raise HilError(f"{path}: {label}: field 'pack': no such file: {pack}")
-    entry = MapEntry(index, item["id"], target_id, item.get("probe"), item.get("port"), item.get("baud"), pack)
+    entry = MapEntry(index, item["id"], target_id, item.get("probe"), item.get("port"), item.get("baud"), pack,
+                     item.get("labgrid_place"))
     try:
         entry.board()  # the board record's own checks have the last word
     except HilError as exc:
