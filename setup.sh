@@ -44,6 +44,12 @@ if [ ! -f "$stamp" ]; then
     [ -x .venv/bin/python ] || python3 -m venv .venv
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -c .ci/constraints.txt -e '.[model,test]'
+    # labgrid needs its fork of pyserial (pyserial-labgrid); pyOCD and the harness need pyserial. Both
+    # install the same `serial` package and whichever pip writes last wins. The fork is pyserial 3.5
+    # plus RFC 2217 fixes the remote path relies on (its port timeout does not renegotiate the line),
+    # so it is written last, on purpose.
+    fork=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("pyserial-labgrid"))')
+    .venv/bin/python -m pip install --quiet --force-reinstall --no-deps "pyserial-labgrid==$fork"
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

@@ -20,6 +20,9 @@ from harness.device.loaders.base import Loader, LoadError
 from harness.device.port import open_port
 
 HANDSHAKE_TIMEOUT_S = 0.5  # per try: a running firmware answers HELLO in milliseconds
+# Per try, right after a reset: the firmware first starts (clocks, .bss, stack paint), which on a
+# busy emulator behind RFC 2217 can take a second or more.
+BOOT_HANDSHAKE_TIMEOUT_S = 1.5
 FLASH_ATTEMPTS = 2  # a board that gives no handshake after this many programmings is reported
 
 
@@ -33,11 +36,11 @@ class PyocdBoardLoader(Loader):
     def start(self, image: Path) -> str:
         probe, packs = board_ready(self.board)
         port = self.board.port
-        if not self.board.reflash and self._runs_image(port):
+        if not self.board.reflash and self._runs_image(port, HANDSHAKE_TIMEOUT_S):
             return port
         for _ in range(FLASH_ATTEMPTS):
             self._program(probe, packs, Path(image))
-            if self._runs_image(port):
+            if self._runs_image(port, BOOT_HANDSHAKE_TIMEOUT_S):
                 return port
         raise LoadError(
             f"no handshake from the firmware on {port} after flashing {Path(image).name} {FLASH_ATTEMPTS} times "
@@ -50,11 +53,11 @@ class PyocdBoardLoader(Loader):
 
     # --- the board --------------------------------------------------------------------------------
 
-    def _runs_image(self, port: str) -> bool:
+    def _runs_image(self, port: str, timeout: float) -> bool:
         """True when the firmware on the board answers the handshake as the image would."""
-        link = open_port(port, self.board.link_baud, HANDSHAKE_TIMEOUT_S)
+        link = open_port(port, self.board.link_baud, timeout)
         try:
-            info = LinkClient(link, timeout=HANDSHAKE_TIMEOUT_S, name=port).hello()
+            info = LinkClient(link, timeout=timeout, name=port).hello()
         except LinkError:
             return False  # silent, or another protocol: not our image
         finally:
