@@ -1,13 +1,25 @@
-"""Run a model through the generated C on the host and through the reference interpreter."""
+"""Run a model through the generated C on the host and through the reference interpreter.
+
+The kernels are built twice: with their DSP paths (the host engine's default: the Cortex-M33's
+DSP instructions written in C, kernels/hil_dsp.h) and with their portable paths (what a target
+without the DSP extension runs). Both must give the reference's bytes.
+"""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 
+from harness.build import host_engine
 from harness.build.host_engine import HostEngine
+from harness.build.sources import PORTABLE_KERNEL_CFLAGS
+from harness.compiler import CompiledModel
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.parity.golden import GoldenModel
+
+KERNEL_PATHS = ("dsp", "portable")
 
 
 def random_inputs(rng: np.random.Generator, shape, count: int, dtype: str = "int8") -> np.ndarray:
@@ -17,19 +29,32 @@ def random_inputs(rng: np.random.Generator, shape, count: int, dtype: str = "int
     return rng.integers(info.min, info.max, (count, *shape), endpoint=True).astype(dtype)
 
 
+def host_engine_for(compiled: CompiledModel, kernel_path: str = "dsp") -> HostEngine:
+    """The host engine with the kernels' DSP paths (the default build) or their portable paths."""
+    if kernel_path == "dsp":
+        return HostEngine.build(compiled)
+    if kernel_path != "portable":
+        raise ValueError(f"kernel path {kernel_path!r} is not one of {KERNEL_PATHS}")
+    # The host engine takes its flags from one module constant; swap it for this one build.
+    with mock.patch.object(host_engine, "HOST_ENGINE_CFLAGS", PORTABLE_KERNEL_CFLAGS):
+        return HostEngine.build(compiled)
+
+
 def assert_bit_exact(model: bytes, inputs: np.ndarray, name: str = "op_under_test") -> np.ndarray:
-    """Compile `model`, run `inputs` natively, and demand the reference's bytes exactly."""
+    """Compile `model`, run `inputs` natively through both kernel paths, and demand the reference's
+    bytes exactly from each."""
     compiled = compile_graph(parse_model(model, f"{name}.tflite"), name)
     assert not compiled.plan.conflicts()
-    outputs, _ = HostEngine.build(compiled).run(inputs)
     golden = GoldenModel(model).run(inputs)
-    assert outputs.dtype == golden.dtype and outputs.shape == golden.shape
-    if outputs.tobytes() != golden.tobytes():
-        diff = outputs.astype(np.float64) - golden.astype(np.float64)
-        where = np.argwhere(diff != 0)
-        raise AssertionError(
-            f"{len(where)} of {diff.size} output values differ from the reference "
-            f"(max |diff| {np.abs(diff).max()}); first at {where[0].tolist()}: "
-            f"engine {outputs[tuple(where[0])]} vs reference {golden[tuple(where[0])]}"
-        )
+    for kernel_path in KERNEL_PATHS:
+        outputs, _ = host_engine_for(compiled, kernel_path).run(inputs)
+        assert outputs.dtype == golden.dtype and outputs.shape == golden.shape
+        if outputs.tobytes() != golden.tobytes():
+            diff = outputs.astype(np.float64) - golden.astype(np.float64)
+            where = np.argwhere(diff != 0)
+            raise AssertionError(
+                f"{kernel_path} kernels: {len(where)} of {diff.size} output values differ from the reference "
+                f"(max |diff| {np.abs(diff).max()}); first at {where[0].tolist()}: "
+                f"engine {outputs[tuple(where[0])]} vs reference {golden[tuple(where[0])]}"
+            )
     return outputs

@@ -39,6 +39,7 @@ def depthwise_model(
     filter_axis=3,
     with_bias=True,
     out_hw=None,
+    bias_range=40000,
 ) -> bytes:
     """A one-operator model; the output size follows from the geometry unless `out_hw` overrides it."""
     batch, in_h, in_w, in_c = in_shape
@@ -53,7 +54,8 @@ def depthwise_model(
     inputs = [x, w]
     if with_bias:
         bias_scales = in_quant[0] * np.broadcast_to(filter_scales, (out_c,))
-        inputs.append(b.const(rng.integers(-40000, 40000, out_c), "int32", scale=bias_scales, zero_point=[0] * out_c))
+        inputs.append(b.const(rng.integers(-bias_range, bias_range, out_c), "int32", scale=bias_scales,
+                              zero_point=[0] * out_c))
     y = b.tensor([batch, *out_hw, out_c], "int8", *out_quant)
     b.op("DEPTHWISE_CONV_2D", inputs, [y], options(
         "DepthwiseConv2DOptions", padding=padding, strideH=stride[0], strideW=stride[1],
@@ -116,6 +118,12 @@ EDGE_CASES = {
                                                          filter_scales=(1e-4,)),
     "dilated 3x3 uses the general kernel": dict(in_shape=(1, 7, 7, 3), dilation=(2, 2)),
     "3x3 stride 2 VALID": dict(in_shape=(1, 9, 8, 6), stride=(2, 2), padding=VALID),
+    "3x3 stride 3, VALID leaves input rows and columns unread": dict(in_shape=(1, 11, 10, 3), stride=(3, 3),
+                                                                      padding=VALID),
+    "3x3 on a 1-pixel-wide image": dict(in_shape=(1, 7, 1, 4)),
+    "3x3, 40 channels, stride 2 SAME on even sizes (padding bottom/right only)": dict(
+        in_shape=(1, 8, 6, 40), stride=(2, 2)),
+    "3x3 with a bias beyond the packed range: the general kernel": dict(bias_range=2**31 - 2**20),
 }
 
 
@@ -135,14 +143,16 @@ def lowered_functions(model: bytes) -> list[str]:
     (dict(depth_multiplier=2), "hil_depthwise_conv_s8"),
     (dict(dilation=(1, 2)), "hil_depthwise_conv_s8"),
     (dict(kernel=(3, 2)), "hil_depthwise_conv_s8"),
+    (dict(bias_range=2**31 - 2**20), "hil_depthwise_conv_s8"),
 ])
 def test_lowering_picks_the_3x3_kernel_only_when_it_applies(spec, function):
     assert lowered_functions(depthwise_model(np.random.default_rng(0), **spec)) == [function]
 
 
-def test_3x3_kernel_gets_one_channel_row_of_scratch():
-    (call,) = compile_graph(parse_model(depthwise_model(np.random.default_rng(0), in_shape=(1, 6, 6, 5))), "d").calls
-    assert call.scratch_bytes == 5
+def test_3x3_kernel_gets_a_row_of_accumulators_and_a_padded_channel_of_scratch():
+    (call,) = compile_graph(parse_model(depthwise_model(np.random.default_rng(0), in_shape=(1, 6, 7, 5))), "d").calls
+    # SAME 3x3 stride 1 on 6x7: 7 int32 accumulators, then the 8x9 padded window as int16
+    assert call.scratch_bytes == 7 * 4 + 8 * 9 * 2
 
 
 def non_constant_filter_model() -> bytes:

@@ -10,15 +10,15 @@
 static uint8_t example_arena[EXAMPLE_ARENA_SIZE] HIL_ARENA;
 
 /* Layer 0: CONV_2D -> 'conv' */
-/* filter_data: 36 x int8_t */
-static const int8_t example_op00_conv_2d_filter[36] HIL_WEIGHTS = {
-    -84, -69, -76, -125, -29, 0, 5, 73, -31, 71, 32, -84, -15, -121, -4, 74,
-    -110, 73, 90, -107, -48, 15, -56, -125, -52, 66, -55, -99, -113, -116, 80, -43,
-    -124, 124, -103, 79,
+/* packed_filter: 48 x int8_t */
+static const int8_t example_op00_conv_2d_packed_filter[48] HIL_WEIGHTS = {
+    -84, -69, -76, -125, 71, 32, -84, -15, -29, 0, 5, 73, -121, -4, 74, -110,
+    -31, 0, 0, 0, 73, 0, 0, 0, 90, -107, -48, 15, -99, -113, -116, 80,
+    -56, -125, -52, 66, -43, -124, 124, -103, -55, 0, 0, 0, 79, 0, 0, 0,
 };
-/* bias: 4 x int32_t */
-static const int32_t example_op00_conv_2d_bias[4] HIL_WEIGHTS = {
-    228, -101, 68, -30,
+/* folded_bias: 4 x int32_t */
+static const int32_t example_op00_conv_2d_folded_bias[4] HIL_WEIGHTS = {
+    11988, 2839, 9588, 10995,
 };
 /* multiplier: 4 x int32_t */
 static const int32_t example_op00_conv_2d_multiplier[4] HIL_WEIGHTS = {
@@ -28,7 +28,7 @@ static const int32_t example_op00_conv_2d_multiplier[4] HIL_WEIGHTS = {
 static const int32_t example_op00_conv_2d_shift[4] HIL_WEIGHTS = {
     -6, -7, -6, -5,
 };
-static const hil_conv_params example_op00_conv_2d_params = {
+static const hil_conv_packed_params example_op00_conv_2d_params = {
     .input = {1, 8, 6, 1},
     .filter = {4, 3, 3, 1},
     .output = {1, 4, 3, 4},
@@ -38,20 +38,26 @@ static const hil_conv_params example_op00_conv_2d_params = {
     .dilation_w = 1,
     .pad_h = 0,
     .pad_w = 0,
-    .filter_data = example_op00_conv_2d_filter,
-    .input_offset = -35,
+    .input_zero_point = 35,
     .output_offset = -128,
     .act_min = -128,
     .act_max = 127,
-    .bias = example_op00_conv_2d_bias,
+    .packed_filter = example_op00_conv_2d_packed_filter,
+    .folded_bias = example_op00_conv_2d_folded_bias,
     .multiplier = example_op00_conv_2d_multiplier,
     .shift = example_op00_conv_2d_shift,
 };
 
 /* Layer 1: DEPTHWISE_CONV_2D -> 'depthwise' */
-/* bias: 4 x int32_t */
-static const int32_t example_op01_depthwise_conv_2d_bias[4] HIL_WEIGHTS = {
-    -277, -61, -189, 209,
+/* packed_filter: 36 x int8_t */
+static const int8_t example_op01_depthwise_conv_2d_packed_filter[36] HIL_WEIGHTS = {
+    25, 119, 105, 14, 11, -113, -14, 48, 71, -55, -6, 44, -45, 21, 23, 102,
+    -68, -2, -35, -1, -30, 100, -88, -19, -38, -93, 58, 86, -106, -60, -8, 117,
+    84, -75, 63, 10,
+};
+/* folded_bias: 4 x int32_t */
+static const int32_t example_op01_depthwise_conv_2d_folded_bias[4] HIL_WEIGHTS = {
+    33771, 1731, -18877, 14417,
 };
 /* multiplier: 4 x int32_t */
 static const int32_t example_op01_depthwise_conv_2d_multiplier[4] HIL_WEIGHTS = {
@@ -61,13 +67,7 @@ static const int32_t example_op01_depthwise_conv_2d_multiplier[4] HIL_WEIGHTS = 
 static const int32_t example_op01_depthwise_conv_2d_shift[4] HIL_WEIGHTS = {
     -6, -5, -6, -5,
 };
-/* filter_data: 36 x int8_t */
-static const int8_t example_op01_depthwise_conv_2d_filter[36] HIL_WEIGHTS = {
-    25, -55, -35, 86, 119, -6, -1, -106, 105, 44, -30, -60, 14, -45, 100, -8,
-    11, 21, -88, 117, -113, 23, -19, 84, -14, 102, -38, -75, 48, -68, -93, 63,
-    71, -2, 58, 10,
-};
-static const hil_conv_params example_op01_depthwise_conv_2d_params = {
+static const hil_conv_packed_params example_op01_depthwise_conv_2d_params = {
     .input = {1, 4, 3, 4},
     .filter = {1, 3, 3, 4},
     .output = {1, 4, 3, 4},
@@ -77,25 +77,25 @@ static const hil_conv_params example_op01_depthwise_conv_2d_params = {
     .dilation_w = 1,
     .pad_h = 1,
     .pad_w = 1,
-    .input_offset = 128,
+    .input_zero_point = -128,
     .output_offset = -128,
     .act_min = -128,
     .act_max = 127,
-    .bias = example_op01_depthwise_conv_2d_bias,
+    .packed_filter = example_op01_depthwise_conv_2d_packed_filter,
+    .folded_bias = example_op01_depthwise_conv_2d_folded_bias,
     .multiplier = example_op01_depthwise_conv_2d_multiplier,
     .shift = example_op01_depthwise_conv_2d_shift,
-    .filter_data = example_op01_depthwise_conv_2d_filter,
 };
 
 /* Layer 2: CONV_2D -> 'pointwise' */
-/* filter_data: 32 x int8_t */
-static const int8_t example_op02_conv_2d_filter[32] HIL_WEIGHTS = {
+/* packed_filter: 32 x int8_t */
+static const int8_t example_op02_conv_2d_packed_filter[32] HIL_WEIGHTS = {
     89, -124, -80, -26, 8, 72, -58, -66, -92, 47, -117, -1, -59, 58, 35, 23,
     8, -72, -88, -63, -41, -37, -39, 90, 95, -101, 38, -111, 44, -7, -112, 42,
 };
-/* bias: 8 x int32_t */
-static const int32_t example_op02_conv_2d_bias[8] HIL_WEIGHTS = {
-    -173, 174, -216, 41, -165, 103, 86, -15,
+/* folded_bias: 8 x int32_t */
+static const int32_t example_op02_conv_2d_folded_bias[8] HIL_WEIGHTS = {
+    -18221, -5458, -21080, 7337, -27685, -3353, -10026, -4239,
 };
 /* multiplier: 8 x int32_t */
 static const int32_t example_op02_conv_2d_multiplier[8] HIL_WEIGHTS = {
@@ -105,7 +105,7 @@ static const int32_t example_op02_conv_2d_multiplier[8] HIL_WEIGHTS = {
 static const int32_t example_op02_conv_2d_shift[8] HIL_WEIGHTS = {
     -5, -6, -6, -5, -5, -5, -5, -5,
 };
-static const hil_conv_params example_op02_conv_2d_params = {
+static const hil_conv_packed_params example_op02_conv_2d_params = {
     .input = {1, 4, 3, 4},
     .filter = {8, 1, 1, 4},
     .output = {1, 4, 3, 8},
@@ -115,22 +115,22 @@ static const hil_conv_params example_op02_conv_2d_params = {
     .dilation_w = 1,
     .pad_h = 0,
     .pad_w = 0,
-    .filter_data = example_op02_conv_2d_filter,
-    .input_offset = 128,
+    .input_zero_point = -128,
     .output_offset = -128,
     .act_min = -128,
     .act_max = 127,
-    .bias = example_op02_conv_2d_bias,
+    .packed_filter = example_op02_conv_2d_packed_filter,
+    .folded_bias = example_op02_conv_2d_folded_bias,
     .multiplier = example_op02_conv_2d_multiplier,
     .shift = example_op02_conv_2d_shift,
 };
 
 /* Layer 3: MEAN -> 'mean' */
 static const hil_mean_params example_op03_mean_params = {
-    .kept_dims = {1, 8, 1, 1},
-    .kept_strides = {96, 1, 0, 0},
-    .reduced_dims = {4, 3, 1, 1},
-    .reduced_strides = {24, 8, 0, 0},
+    .kept_dims = {1, 1, 1, 8},
+    .kept_strides = {0, 0, 0, 1},
+    .reduced_dims = {1, 1, 1, 12},
+    .reduced_strides = {0, 0, 0, 8},
     .sum_offset = 1536,
     .multiplier = 715827882,
     .shift = -1,
@@ -194,23 +194,23 @@ static const hil_quantize_params example_op06_dequantize_params = {
 static hil_status example_invoke(const hil_observer *observer, uint32_t *failed_layer)
 {
     uint8_t *const arena = example_arena;
-    HIL_RUN_LAYER(0u, hil_conv_s8(&example_op00_conv_2d_params, (const int8_t *)(arena + 48u), (int8_t *)(arena + 0u)));
-    HIL_RUN_LAYER(1u, hil_depthwise_conv_3x3_s8(&example_op01_depthwise_conv_2d_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 96u), (void *)(arena + 48u)));
-    HIL_RUN_LAYER(2u, hil_conv_1x1_s8(&example_op02_conv_2d_params, (const int8_t *)(arena + 96u), (int8_t *)(arena + 0u)));
-    HIL_RUN_LAYER(3u, hil_mean_s8(&example_op03_mean_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 96u)));
-    HIL_RUN_LAYER(4u, hil_fully_connected_s8(&example_op04_fully_connected_params, (const int8_t *)(arena + 96u), (int8_t *)(arena + 0u)));
-    HIL_RUN_LAYER(5u, hil_softmax_s8(&example_op05_softmax_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 16u)));
-    HIL_RUN_LAYER(6u, hil_dequantize_s8_f32(&example_op06_dequantize_params, (const int8_t *)(arena + 16u), (float *)(arena + 0u)));
+    HIL_RUN_LAYER(0u, hil_conv_im2col_s8(&example_op00_conv_2d_params, (const int8_t *)(arena + 800u), (int8_t *)(arena + 752u), (void *)(arena + 0u)));
+    HIL_RUN_LAYER(1u, hil_depthwise_conv_3x3_s8(&example_op01_depthwise_conv_2d_params, (const int8_t *)(arena + 752u), (int8_t *)(arena + 368u), (void *)(arena + 0u)));
+    HIL_RUN_LAYER(2u, hil_conv_1x1_s8(&example_op02_conv_2d_params, (const int8_t *)(arena + 368u), (int8_t *)(arena + 272u), (void *)(arena + 0u)));
+    HIL_RUN_LAYER(3u, hil_mean_s8(&example_op03_mean_params, (const int8_t *)(arena + 272u), (int8_t *)(arena + 0u)));
+    HIL_RUN_LAYER(4u, hil_fully_connected_s8(&example_op04_fully_connected_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 16u)));
+    HIL_RUN_LAYER(5u, hil_softmax_s8(&example_op05_softmax_params, (const int8_t *)(arena + 16u), (int8_t *)(arena + 32u)));
+    HIL_RUN_LAYER(6u, hil_dequantize_s8_f32(&example_op06_dequantize_params, (const int8_t *)(arena + 32u), (float *)(arena + 0u)));
     return HIL_OK;
 }
 
 static const hil_layer_info example_layers[7] = {
-    {"op00_conv_2d", "CONV_2D", 0u, 48u, 432u},
-    {"op01_depthwise_conv_2d", "DEPTHWISE_CONV_2D", 96u, 48u, 432u},
-    {"op02_conv_2d", "CONV_2D", 0u, 96u, 384u},
-    {"op03_mean", "MEAN", 96u, 8u, 96u},
-    {"op04_fully_connected", "FULLY_CONNECTED", 0u, 3u, 24u},
-    {"op05_softmax", "SOFTMAX", 16u, 3u, 3u},
+    {"op00_conv_2d", "CONV_2D", 752u, 48u, 432u},
+    {"op01_depthwise_conv_2d", "DEPTHWISE_CONV_2D", 368u, 48u, 432u},
+    {"op02_conv_2d", "CONV_2D", 272u, 96u, 384u},
+    {"op03_mean", "MEAN", 0u, 8u, 96u},
+    {"op04_fully_connected", "FULLY_CONNECTED", 16u, 3u, 24u},
+    {"op05_softmax", "SOFTMAX", 32u, 3u, 3u},
     {"op06_dequantize", "DEQUANTIZE", 0u, 12u, 0u},
 };
 
@@ -219,7 +219,7 @@ const hil_model example_model = {
     .sha256 = EXAMPLE_SHA256,
     .arena = example_arena,
     .arena_size = EXAMPLE_ARENA_SIZE,
-    .input = {HIL_DTYPE_INT8, 4u, {1, 8, 6, 1, 0, 0}, 48u, 48u, 0.05000000074505806f, 35},
+    .input = {HIL_DTYPE_INT8, 4u, {1, 8, 6, 1, 0, 0}, 48u, 800u, 0.05000000074505806f, 35},
     .output = {HIL_DTYPE_FLOAT32, 2u, {1, 3, 0, 0, 0, 0}, 12u, 0u, 0.0f, 0},
     .layer_count = 7u,
     .layers = example_layers,

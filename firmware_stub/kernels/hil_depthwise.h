@@ -2,7 +2,6 @@
  * Depthwise 2-D convolution, int8 in / int8 out, per-channel requantization
  * (TFLite DEPTHWISE_CONV_2D, reference_integer_ops::DepthwiseConvPerChannel semantics).
  *
- * Parameters: hil_conv_params (see hil_conv.h), with the filter shaped {1, KH, KW, OC}.
  * Layout: input NHWC, filter (1, KH, KW, OC), output NHWC; the depth multiplier is
  * output.c / input.c and output channel oc reads input channel oc / depth_multiplier.
  * Arithmetic: acc = sum(filter * (input + input_offset)) in int32 over the taps that fall
@@ -11,22 +10,36 @@
  * clamped to [act_min, act_max].
  * Ranges: input_offset in [-127, 128], output_offset in [-128, 127],
  * -128 <= act_min <= act_max <= 127, filter values in [-127, 127] (symmetric).
- * Scratch: none for hil_depthwise_conv_s8; input.c bytes for hil_depthwise_conv_3x3_s8.
  */
 #ifndef HIL_DEPTHWISE_H
 #define HIL_DEPTHWISE_H
 
 #include "hil_conv.h"
 
-/* Any filter size, stride, dilation, padding and depth multiplier. */
+/*
+ * Any filter size, stride, dilation, padding and depth multiplier.
+ * Parameters: hil_conv_params (see hil_conv.h), with the filter shaped {1, KH, KW, OC}.
+ * Scratch: none.
+ */
 hil_status hil_depthwise_conv_s8(const hil_conv_params *p, const int8_t *input, int8_t *output);
 
 /*
- * Specialised: 3x3 filter, depth multiplier 1, dilation 1 (any stride and padding).
- * Every output pixel reads exactly nine taps: a tap in the padding reads a row of the
- * input zero point held in `scratch` (input.c bytes), which contributes exactly 0.
+ * Specialised: 3x3 filter, depth multiplier 1, dilation 1, any stride and padding.
+ * Parameters: hil_conv_packed_params (see hil_conv.h), prepared by the compiler
+ * (harness/compiler/ops/depthwise.py): packed_filter holds each channel's 9 taps (row-major 3x3)
+ * one channel after another; folded_bias[c] = bias[c] + input_offset * sum(filter[c]), so the
+ * accumulator is folded_bias + sum(filter * input), the reference's int32; the same range
+ * (|bias| + 256 * sum|filter| < 2^31, and below 2^30 after a left shift) is checked by the compiler.
+ * Method: one channel at a time, the rows and columns the outputs read (the image and its
+ * padding) are copied to `scratch` as int16, the padding as the input zero point (so a padding
+ * tap adds filter * zero_point, which the fold cancels: the reference skips it). Every output is
+ * then nine taps without a bounds check: per filter row one SMLAD (taps 0 and 1: an unaligned
+ * word of the copy) and one SMLABB (tap 2) on the DSP path, scalar MACs on the portable path;
+ * the filter and the requantization constants stay in registers for the whole channel.
+ * Scratch: 4 * output.w bytes (one row of accumulators), then the copy:
+ * ((output.h - 1) * stride_h + 3) * ((output.w - 1) * stride_w + 3) * 2 bytes; 4-byte aligned.
  */
-hil_status hil_depthwise_conv_3x3_s8(const hil_conv_params *p, const int8_t *input, int8_t *output,
+hil_status hil_depthwise_conv_3x3_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output,
                                      void *scratch);
 
 #endif /* HIL_DEPTHWISE_H */

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "hil_dsp.h"
+
 /* round(a * b / 2^31), saturating the single overflow case INT32_MIN * INT32_MIN. */
 static inline int32_t hil_sat_rounding_doubling_high_mul(int32_t a, int32_t b)
 {
@@ -36,6 +38,47 @@ static inline int32_t hil_multiply_by_quantized_multiplier(int32_t x, int32_t mu
     /* The reference multiplies in int32 and wraps on overflow; do it without undefined behaviour. */
     const int32_t shifted = (int32_t)((uint32_t)x << left_shift);
     return hil_rounding_divide_by_pot(hil_sat_rounding_doubling_high_mul(shifted, multiplier), right_shift);
+}
+
+/*
+ * Bounded requantization: the same value as hil_multiply_by_quantized_multiplier(x, multiplier,
+ * shift) in a handful of instructions, for the accumulators of kernels whose range the compiler
+ * has proven: |x << max(shift, 0)| < 2^30, multiplier in [0, 2^31) (all that TFLite's
+ * QuantizeMultiplier produces), shift in [-31, 30].
+ *
+ * Why it is equal. Let x' = x << max(shift, 0) and e = max(-shift, 0). The reference's first
+ * step (SaturatingRoundingDoublingHighMul: a rounding nudge and a truncating division, for
+ * products of either sign) is q = floor((x' * multiplier + 2^30) / 2^31), which is
+ * floor((2x' * multiplier + 2^31) / 2^32): SMMULR of 2x' (an int32, as |x'| < 2^30) and the
+ * multiplier (hil_requant_high); it never saturates (multiplier >= 0), and |q| < 2^30.
+ * Its second step (RoundingDivideByPOT: round half away from zero) is q for e = 0, else
+ * floor((q - s + 2^(e-1)) / 2^e), s = 1 if q < 0 (the remainder q mod 2^e rounds up exactly when
+ * it exceeds 2^(e-1) - 1 + s). Nested floor divisions compose, so for e >= 1 the result plus the
+ * output offset is floor((t + 1 + 2 * offset) / 2) with t = floor((q - s) / 2^(e-1)): the kernels
+ * compute v = t + (2 * offset + 1) (hil_requant_twice, |v| < 2^30) and take v >> 1, which the
+ * saturation to int8 does for free (SSAT #8 with ASR #1).
+ * tests/test_requantize.py checks the identity over the bounded domain's edges and at random.
+ */
+
+/* q: the doubling high multiply of x << max(shift, 0); left = max(shift, 0) + 1. */
+static inline int32_t hil_requant_high(int32_t x, int32_t multiplier, int32_t left)
+{
+    return hil_smmulr((int32_t)((uint32_t)x << left), multiplier);
+}
+
+/* For e = -shift >= 1: 2 * (RoundingDivideByPOT(q, e) + offset) + 0 or 1, given 2 * offset + 1. */
+static inline int32_t hil_requant_twice(int32_t q, int32_t e, int32_t twice_offset_plus_1)
+{
+    return ((q - (int32_t)((uint32_t)q >> 31)) >> (e - 1)) + twice_offset_plus_1;
+}
+
+/* The requantized value alone (offset 0), as the reference computes it. */
+static inline int32_t hil_requantize_bounded(int32_t x, int32_t multiplier, int32_t shift)
+{
+    if (shift >= 0) {
+        return hil_requant_high(x, multiplier, shift + 1);
+    }
+    return hil_requant_twice(hil_requant_high(x, multiplier, 1), -shift, 1) >> 1;
 }
 
 static inline int32_t hil_clamp(int32_t value, int32_t lo, int32_t hi)

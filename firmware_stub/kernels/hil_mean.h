@@ -10,6 +10,8 @@
  * out = multiply_by_quantized_multiplier(sum + sum_offset, multiplier, shift) + output_offset,
  * clamped to [-128, 127]. sum_offset = -input_zero_point * count; multiplier and shift are the
  * input/output scale ratio with the 1/count factor folded in, as the reference does.
+ * A kept axis of stride 1 (the channels of a global average pool) is summed 4 outputs at a time,
+ * in one walk of the reduced axes.
  * Ranges: count = product of the reduced sizes, 1 <= count <= 2^23 (so the sums fit int32);
  * output_offset in [-128, 127]; shift in [-31, 30].
  * Scratch: none.

@@ -14,6 +14,12 @@ typedef enum {
     HIL_ERROR_OVERRUN = 6      /* received bytes were lost (a UART overrun or a full receive buffer) */
 } hil_status;
 
+/*
+ * Keeps a hot loop in a function of its own: inlined into a large caller, GCC's register
+ * allocator spills the loop's running sums to the stack, one load and one store per use.
+ */
+#define HIL_NOINLINE __attribute__((noinline))
+
 /* A 4-D shape. Activations are NHWC; conv filters are OHWI (n = output channels). */
 typedef struct {
     int32_t n, h, w, c;

@@ -15,9 +15,13 @@ from harness.paths import KERNELS_DIR
 ENGINE_CFLAGS = ("-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror")
 # The firmware adds one section per function and object, so the linker drops what is unused.
 FIRMWARE_CFLAGS = (*ENGINE_CFLAGS, "-ffunction-sections", "-fdata-sections")
-# The host engine builds the kernels as they are; the target's own flags (CPU, FPU) come from
-# its descriptor (targets/*.toml).
-HOST_ENGINE_CFLAGS = ENGINE_CFLAGS
+# The target's own flags (CPU, FPU) come from its descriptor (targets/*.toml).
+# The host engine (the judge of the kernels against the reference: model parity, property tests)
+# runs the kernels' DSP paths, the instructions written in C (kernels/hil_dsp.h), so that what it
+# checks is the algorithm the Cortex-M33 targets run. The portable paths, which targets without
+# the DSP extension (and the host target's firmware) run, are built with PORTABLE_KERNEL_CFLAGS.
+HOST_ENGINE_CFLAGS = (*ENGINE_CFLAGS, "-DHIL_DSP_EMULATE=1")
+PORTABLE_KERNEL_CFLAGS = ENGINE_CFLAGS
 
 
 def kernel_sources() -> list[Path]:

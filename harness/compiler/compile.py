@@ -16,6 +16,9 @@ from harness.targets import Target
 
 # Operators that legitimately touch float tensors: the boundaries of an int8 graph.
 _FLOAT_BOUNDARY_OPS = {"QUANTIZE", "DEQUANTIZE"}
+# Constant arrays by role: the model's weights and biases (as given, or prepared for a packed
+# kernel); everything else was derived from the quantization.
+ROLE_KINDS = {"filter": "weights", "packed_filter": "weights", "bias": "biases", "folded_bias": "biases"}
 
 
 @dataclass
@@ -39,7 +42,7 @@ class CompiledModel:
         for call in self.calls:
             for value in call.params.values():
                 if isinstance(value, ConstArray):
-                    kind = {"filter": "weights", "bias": "biases"}.get(value.role, "requantization")
+                    kind = ROLE_KINDS.get(value.role, "requantization")
                     kinds[kind] += value.values.nbytes
             for index in call.inputs:
                 tensor = self.graph.tensor(index)

@@ -1,4 +1,9 @@
-"""CONV_2D: general kernel, or the 1x1 kernel when the filter is a plain per-pixel product."""
+"""CONV_2D: the packed kernels (1x1, or im2col for any other ungrouped convolution), else the general one.
+
+The packed kernels take the filter and bias prepared here, at compile time: the filter packed in
+the order their inner loop reads it and the input zero point folded into the bias (see
+firmware_stub/kernels/hil_conv.h), so the loop on the device does nothing but multiply-accumulate.
+"""
 
 from __future__ import annotations
 
@@ -98,6 +103,79 @@ def requantization(op: Operator, inp: Tensor, filt: Tensor, bias: Tensor | None,
     }
 
 
+MAX_PARTIAL_SUM = 2**31 - 1  # int32: the packed kernels' running sums
+MAX_REQUANTIZED = 2**30 - 1  # hil_requant's bound on the (left-shifted) accumulator
+PACKED_SHIFTS = range(-31, 31)
+
+
+def round_up_4(value: int) -> int:
+    return (value + 3) // 4 * 4
+
+
+def chunk_pixels(k4: int) -> int:
+    """Output pixels per chunk of the packed kernels (the same rule as conv.c's chunk_pixels)."""
+    return min(max((8192 // k4) & ~1, 2), 16)
+
+
+def packed_scratch_bytes(k4: int, im2col: bool) -> int:
+    """The packed kernels' scratch (hil_conv.h): a chunk's accumulators for one channel pair, the
+    pair's filter widened to int16, the chunk's taps widened; im2col also gathers the taps."""
+    pixels = chunk_pixels(k4)
+    return 8 * pixels + 4 * k4 + 2 * pixels * k4 + (pixels * k4 if im2col else 0)
+
+
+def pack_filter(filters: np.ndarray) -> np.ndarray:
+    """(channels, K) int8 -> the packed order of hil_conv.h: K padded to K4, channels in pairs
+    interleaved by groups of 4 taps, an odd last channel alone."""
+    channels, taps = filters.shape
+    k4 = round_up_4(taps)
+    padded = np.zeros((channels, k4), dtype=np.int8)
+    padded[:, :taps] = filters
+    pairs = channels // 2
+    # (pair, channel in pair, group, tap in group) -> (pair, group, channel in pair, tap in group)
+    paired = padded[: 2 * pairs].reshape(pairs, 2, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    return np.concatenate([paired, padded[2 * pairs:].reshape(-1)])
+
+
+def folded_bias(filters: np.ndarray, bias: np.ndarray | None, input_offset: int) -> np.ndarray:
+    """bias + input_offset * sum(filter) per channel: the accumulator without the input offset."""
+    base = np.zeros(filters.shape[0], dtype=np.int64) if bias is None else bias.astype(np.int64)
+    return base + input_offset * filters.astype(np.int64).sum(axis=1)
+
+
+def packed_kernel_fits(filters: np.ndarray, bias: np.ndarray | None, shifts: list[int]) -> bool:
+    """The packed kernels' range, from the actual filter and bias, whatever the int8 input:
+    no running sum leaves int32 (|bias| + 256 * sum|filter| bounds every partial sum, with the
+    input zero point folded in or not) and the accumulator, |bias| + 255 * sum|filter| at most,
+    shifted left by the channel's shift, stays below 2^30 (hil_requant in hil_fixedpoint.h).
+    Outside it the general kernel runs, exactly as the reference."""
+    weight_sums = np.abs(filters.astype(np.int64)).sum(axis=1)
+    bias_sizes = np.zeros_like(weight_sums) if bias is None else np.abs(bias.astype(np.int64))
+    left_shifts = np.maximum(np.asarray(shifts, dtype=np.int64), 0)
+    if any(shift not in PACKED_SHIFTS for shift in shifts):
+        return False
+    partial = bias_sizes + 256 * weight_sums
+    accumulator = (bias_sizes + 255 * weight_sums) << left_shifts
+    return bool(np.all(partial <= MAX_PARTIAL_SUM) and np.all(accumulator <= MAX_REQUANTIZED))
+
+
+def packed_params(inp: Tensor, filters: np.ndarray, packed: np.ndarray, quantization: dict) -> dict:
+    """The fields of hil_conv_packed_params besides the shapes: the packed filter as given, the
+    bias folded from the (channels, taps) filters, the requantization."""
+    bias = quantization["bias"]
+    folded = folded_bias(filters, None if bias is None else bias.values, quantization["input_offset"])
+    return {
+        "input_zero_point": zero_point_of(inp),
+        "output_offset": quantization["output_offset"],
+        "act_min": quantization["act_min"],
+        "act_max": quantization["act_max"],
+        "packed_filter": ConstArray("packed_filter", "int8_t", packed),
+        "folded_bias": ConstArray("folded_bias", "int32_t", folded.astype(np.int32)),
+        "multiplier": quantization["multiplier"],
+        "shift": quantization["shift"],
+    }
+
+
 @lowering("CONV_2D")
 def lower_conv(op: Operator, graph: Graph) -> KernelCall:
     inp, filt, *rest = graph.operator_inputs(op)
@@ -120,21 +198,26 @@ def lower_conv(op: Operator, graph: Graph) -> KernelCall:
         and (geometry["stride_h"], geometry["stride_w"]) == (1, 1)
         and f_shape.c == in_shape.c
     )
-    params = {
-        "input": in_shape,
-        "filter": f_shape,
-        "output": out_shape,
-        **geometry,
-        "filter_data": ConstArray("filter", "int8_t", filt.data.reshape(-1)),
-        **requantization(op, inp, filt, bias, out, out_shape.c),
-    }
+    quantization = requantization(op, inp, filt, bias, out, out_shape.c)
     macs = out_shape.n * out_shape.h * out_shape.w * out_shape.c * f_shape.h * f_shape.w * f_shape.c
-    return KernelCall(
-        op,
-        "hil_conv_1x1_s8" if is_pointwise else "hil_conv_s8",
-        "hil_conv_params",
-        params,
-        inputs=[inp.index],
-        outputs=[out.index],
-        macs=macs,
-    )
+    shapes = {"input": in_shape, "filter": f_shape, "output": out_shape, **geometry}
+    filters = filt.data.reshape(f_shape.n, -1)
+    bias_values = None if quantization["bias"] is None else quantization["bias"].values
+    if f_shape.c == in_shape.c and packed_kernel_fits(filters, bias_values, list(quantization["shift"].values)):
+        k4 = round_up_4(filters.shape[1])
+        return KernelCall(
+            op,
+            "hil_conv_1x1_s8" if is_pointwise else "hil_conv_im2col_s8",
+            "hil_conv_packed_params",
+            {**shapes, **packed_params(inp, filters, pack_filter(filters), quantization)},
+            inputs=[inp.index],
+            outputs=[out.index],
+            scratch_bytes=packed_scratch_bytes(k4, im2col=not is_pointwise),
+            macs=macs,
+        )
+    params = {
+        **shapes,
+        "filter_data": ConstArray("filter", "int8_t", filt.data.reshape(-1)),
+        **quantization,
+    }
+    return KernelCall(op, "hil_conv_s8", "hil_conv_params", params, inputs=[inp.index], outputs=[out.index], macs=macs)

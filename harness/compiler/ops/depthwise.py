@@ -1,4 +1,8 @@
-"""DEPTHWISE_CONV_2D: general kernel, or the 3x3 kernel for the common MobileNet-style layer."""
+"""DEPTHWISE_CONV_2D: general kernel, or the 3x3 kernel for the common MobileNet-style layer.
+
+The 3x3 kernel takes its filter and bias prepared here (each channel's 9 taps together, the input
+zero point folded into the bias; see firmware_stub/kernels/hil_depthwise.h).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from harness.compiler.lowering import (
 )
 from harness.compiler.ops.conv import (
     check_symmetric_filter,
+    packed_kernel_fits,
+    packed_params,
     requantization,
     spatial_geometry,
 )
@@ -60,22 +66,32 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
     in_shape, out_shape, f_shape = shape4(op, inp), shape4(op, out), Shape4(*filt.shape)
     check_symmetric_filter(op, filt, FILTER_CHANNEL_AXIS, out_shape.c)
     geometry = spatial_geometry(op, op.options, in_shape, f_shape.h, f_shape.w, out_shape)
+    shapes = {"input": in_shape, "filter": f_shape, "output": out_shape, **geometry}
+    quantization = requantization(op, inp, filt, bias, out, out_shape.c)
+    macs = out_shape.n * out_shape.h * out_shape.w * out_shape.c * f_shape.h * f_shape.w
+    filters = filt.data.reshape(-1, out_shape.c).T  # (channels, taps)
+    bias_values = None if quantization["bias"] is None else quantization["bias"].values
+    if is_3x3_kernel(f_shape, depth_multiplier, geometry) and packed_kernel_fits(
+        filters, bias_values, list(quantization["shift"].values)
+    ):
+        copy_h = (out_shape.h - 1) * geometry["stride_h"] + 3
+        copy_w = (out_shape.w - 1) * geometry["stride_w"] + 3
+        params = {**shapes, **packed_params(inp, filters, filters.reshape(-1), quantization)}
+        return KernelCall(
+            op,
+            "hil_depthwise_conv_3x3_s8",
+            "hil_conv_packed_params",
+            params,
+            inputs=[inp.index],
+            outputs=[out.index],
+            scratch_bytes=4 * out_shape.w + copy_h * copy_w * 2,  # a row of accumulators, a channel's window
+            macs=macs,
+        )
     params = {
-        "input": in_shape,
-        "filter": f_shape,
-        "output": out_shape,
-        **geometry,
-        **requantization(op, inp, filt, bias, out, out_shape.c),
+        **shapes,
+        **quantization,
         "filter_data": ConstArray("filter", "int8_t", filt.data.reshape(-1)),
     }
-    specialised = is_3x3_kernel(f_shape, depth_multiplier, geometry)
     return KernelCall(
-        op,
-        "hil_depthwise_conv_3x3_s8" if specialised else "hil_depthwise_conv_s8",
-        "hil_conv_params",
-        params,
-        inputs=[inp.index],
-        outputs=[out.index],
-        scratch_bytes=in_shape.c if specialised else 0,  # one row of the input zero point
-        macs=out_shape.n * out_shape.h * out_shape.w * out_shape.c * f_shape.h * f_shape.w,
+        op, "hil_depthwise_conv_s8", "hil_conv_params", params, inputs=[inp.index], outputs=[out.index], macs=macs
     )

@@ -56,11 +56,22 @@ def check_output_shape(op: Operator, inp: Tensor, out: Tensor, axes: list[int], 
 
 
 def loop_nest(shape: tuple[int, ...], axes: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(sizes, strides in elements) of the given input axes in input order, padded to 4 with (1, 0)."""
+    """(sizes, strides in elements) of the given input axes in input order, as a nest of at most 4
+    loops padded at the front with (1, 0): axes of size 1 dropped and neighbours that walk memory
+    as one run merged (the kernel's innermost loop then is the longest run there is). Neither
+    changes the order the positions are visited in."""
     strides = [int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape))]
-    chosen = sorted(axes)
-    pad = MAX_RANK - len(chosen)
-    return tuple([shape[i] for i in chosen] + [1] * pad), tuple([strides[i] for i in chosen] + [0] * pad)
+    nest: list[tuple[int, int]] = []
+    for axis in sorted(axes):
+        size, stride = shape[axis], strides[axis]
+        if size == 1:
+            continue
+        if nest and nest[-1][1] == size * stride:
+            nest[-1] = (nest[-1][0] * size, stride)
+        else:
+            nest.append((size, stride))
+    pad = MAX_RANK - len(nest)
+    return tuple([1] * pad + [size for size, _ in nest]), tuple([0] * pad + [stride for _, stride in nest])
 
 
 def mean_requantization(op: Operator, inp: Tensor, out: Tensor, count: int) -> dict:
