@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 
 from harness.errors import HilError
@@ -49,3 +52,12 @@ def save_array(path: Path, array: np.ndarray) -> None:
             np.save(f, array, allow_pickle=False)
 
     write_atomically(path, write)
+
+
+@lru_cache(maxsize=None)
+def json_schema_validator(path: Path) -> jsonschema.protocols.Validator:
+    """A validator for one of the project's JSON schemas (itself checked against its metaschema)."""
+    schema = json.loads(Path(path).read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)

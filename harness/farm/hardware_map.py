@@ -25,9 +25,7 @@ file, the entry (index and id) and the field.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
@@ -35,6 +33,7 @@ import yaml
 
 from harness.device.board import Board
 from harness.errors import HilError
+from harness.io import json_schema_validator
 from harness.targets import Target, available_targets, load_target
 
 SCHEMA_PATH = Path(__file__).with_name("hardware-map.schema.json")
@@ -134,12 +133,8 @@ def _read(path: Path) -> object:
         raise HilError(f"{path}: not valid YAML{where}: {problem}") from None
 
 
-@lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(SCHEMA_PATH.read_text())
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    return json_schema_validator(SCHEMA_PATH)
 
 
 def _label(index: int, item: object) -> str:

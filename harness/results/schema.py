@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from harness.errors import HilError
+from harness.io import json_schema_validator
 
 SCHEMA_VERSION = 2
 # Version 1 lacked the device block (what the device reported of itself); it reads as unknown.
@@ -30,12 +30,8 @@ RUN_FILE = "run.json"
 _MAX_ERRORS = 5
 
 
-@lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(SCHEMA_PATH.read_text())
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    return json_schema_validator(SCHEMA_PATH)
 
 
 def run_json_path(path: Path | str) -> Path:
