@@ -152,3 +152,13 @@ def test_a_busy_probe_is_reported_with_what_to_close(monkeypatch, tmp_path):
     loader = pyocd_board.PyocdBoardLoader(u585(port="/dev/ttyACM0"), image=None)
     with pytest.raises(LoadError, match="the debug probe 0036 cannot be used: LIBUSB_ERROR_BUSY. If another program"):
         loader._program(FakeProbe("0036"), [], tmp_path / "firmware.elf")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"link_timeout": 0}, "--link-timeout must be positive"),
+    ({"inference_timeout": -1.0}, "--inference-timeout must be positive"),
+    ({"pack": Path("x.pack")}, "--pack does not apply to target qemu-m33: pyOCD knows the emulated chip"),
+])
+def test_an_emulator_on_a_shelf_gets_the_same_checks_as_any_board(options, message):
+    with pytest.raises(HilError, match=message):
+        Board(load_target("qemu-m33"), probe="qemu-gdb:127.0.0.1:1234", port="socket://127.0.0.1:4321", **options)

@@ -158,7 +158,8 @@ U585 = "  target: u585\n  probe: P1\n  port: /dev/ttyACM0\n"
      "entry 0 (id a): field 'probe': missing: a u585 board is flashed through its debug probe"),
     ("- id: a\n  target: u585\n  probe: P1\n", "entry 0 (id a): field 'port': missing: a u585 board is reached"),
     ("- id: a\n  target: host\n  serial: x\n",
-     "entry 0 (id a): field 'serial' is unknown; the fields are id, target, probe, port, baud, pack, labgrid_place, notes"),
+     "entry 0 (id a): field 'serial' is unknown; the fields are id, target, probe, port, baud, pack, "
+     "labgrid_place, notes"),
     (f"- id: a\n{U585}  baud: fast\n", "entry 0 (id a): field 'baud': 'fast' is not of type 'integer'"),
     ("- id: a/b\n  target: host\n", "entry 0 (id a/b): field 'id': 'a/b' does not match"),
     ("- id: a\n  target: host\n- target: host\n", "entry 1: 'id' is a required property"),

@@ -38,8 +38,15 @@ class Board:
                 and self.loader not in OTHER_LOADERS.get(target.load_method, ()):
             ways = ", ".join((target.load_method, *OTHER_LOADERS.get(target.load_method, ())))
             raise HilError(f"--loader {self.loader} does not apply to target {target.id}; it is loaded with: {ways}")
-        if self.on_shelf:
-            return  # an emulator someone else runs: reached, like a board, by its probe and its port
+        for option, value in (("--baud", self.baud), ("--link-timeout", self.link_timeout),
+                              ("--inference-timeout", self.inference_timeout)):
+            if value is not None and not value > 0:
+                raise HilError(f"{option} must be positive (got {value})")
+        if self.on_shelf:  # an emulator someone else runs: reached, like a board, by its probe and its port
+            if self.pack is not None:
+                raise HilError(f"--pack does not apply to target {target.id}: pyOCD knows the emulated chip "
+                               f"({target.pyocd_target}) without one; drop it")
+            return
         if target.transport == "socket":
             # The harness starts these targets itself and opens their loopback socket.
             for option, value in (("--port", self.port), ("--baud", self.baud)):
@@ -54,10 +61,6 @@ class Board:
                 if value is not None:
                     raise HilError(f"{option} does not apply to target {target.id}: it is not a board flashed "
                                    "through a debug probe; drop it")
-        for option, value in (("--baud", self.baud), ("--link-timeout", self.link_timeout),
-                              ("--inference-timeout", self.inference_timeout)):
-            if value is not None and not value > 0:
-                raise HilError(f"{option} must be positive (got {value})")
 
     @property
     def on_shelf(self) -> bool:
