@@ -24,7 +24,7 @@ from harness.parity.golden import golden_outputs
 from harness.parity.metrics import parity_metrics
 from harness.results.history import append_history
 from harness.results.record import RunData, latency_record, run_json, utc_now, writable_results_dir, write_run
-from harness.results.report import inference_text, write_report_files
+from harness.results.report import inference_text, io_text, link_text, write_report_files
 from harness.results.schema import FOOTPRINT_KEYS, validate_run
 
 
@@ -69,7 +69,7 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
     with Progress(*columns, console=console, transient=False) as progress:
         with _phase(progress, "compile the model"):
             model = compile_file(options.model_path, options.name)
-        inputs = reference_patches(model.graph.tensor(model.graph.inputs[0]), options.patches)
+        inputs = reference_patches(model.graph, options.patches)
         with _phase(progress, "golden outputs (LiteRT reference kernels)"):
             golden = golden_outputs(options.model_path, inputs)
         starting = progress.add_task(f"build and start the firmware on {target.id}", total=None)
@@ -91,7 +91,7 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
         golden_outputs=golden,
         parity=parity_metrics(run.outputs, golden, model, run.retransmits),
         latency=latency_record(timing.unit, timing.totals, timing.per_layer, image, info.counter_hz),
-        throughput={"patches_per_second": options.patches / run.seconds},
+        throughput={"patches_per_second": options.patches / run.seconds, "bytes_per_patch": inputs[0].nbytes},
         footprint=measure_footprint(image, stack).to_json(),
     )
     record = run_json(data)
@@ -107,9 +107,13 @@ def summary_tables(record: dict, folder: Path) -> list[Table]:
     headline = Table(title=f"{env['model_name']} on {env['target']}", show_header=False)
     headline.add_row("parity", f"{parity['exact_patches']}/{parity['patches']} patches bit-exact, "
                      f"max diff {parity['max_abs_diff_lsb']} LSB, top-1 {100 * parity['top1_agreement']:.1f} %")
+    if "before_dequantize" in parity:
+        before = parity["before_dequantize"]
+        headline.add_row("int8 before DEQUANTIZE", f"{before['exact_patches']}/{parity['patches']} patches bit-exact, "
+                         f"max diff {before['max_abs_diff_lsb']} LSB")
+    headline.add_row("model", io_text(record))
     headline.add_row("latency", f"{inference_text(latency)}; min {latency['min']}, max {latency['max']}")
-    headline.add_row("link", f"{record['throughput']['patches_per_second']:.2f} patches/s, "
-                     f"{parity['retransmits']} retransmissions")
+    headline.add_row("link", f"{link_text(record)}, {parity['retransmits']} retransmissions")
     headline.add_row("results", str(folder))
     sizes = Table(title="footprint (bytes)")
     for key in FOOTPRINT_KEYS:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.audio.patches import structured_int8_inputs
-from harness.compiler.graph import Tensor
+from harness.audio.patches import structured_float_inputs, structured_int8_inputs
+from harness.compiler.graph import Graph, Quantization, Tensor
 from harness.errors import HilError
 
 
@@ -28,10 +28,29 @@ def stack_inputs(array: np.ndarray, tensor: Tensor, source: str) -> np.ndarray:
     raise HilError(f"{source}: inputs have shape {array.shape}; expected {expected}")
 
 
-def reference_patches(tensor: Tensor, count: int, seed: int = 0) -> np.ndarray:
-    """The patches `hil bench` and the hil suite stream: (count, *shape) int8 edge cases, random
-    inputs and quantized synthetic log-mel patches, on the model's input quantization."""
-    if tensor.dtype != "int8" or tensor.quant is None:
-        raise HilError(f"the harness streams int8 patches; this model's input is {tensor.dtype}")
-    scale, zero_point = float(tensor.quant.scale[0]), int(tensor.quant.zero_point[0])
+def input_quantization(graph: Graph) -> Quantization:
+    """The int8 quantization the model computes its input in: the input's own, or, for a float32
+    input, that of the QUANTIZE reading it (the converter's default; it runs on the device)."""
+    tensor = graph.tensor(graph.inputs[0])
+    if tensor.dtype == "int8" and tensor.quant is not None:
+        return tensor.quant
+    if tensor.dtype == "float32":
+        for op in graph.operators:
+            quantized = graph.tensor(op.outputs[0])
+            if op.kind == "QUANTIZE" and op.inputs[0] == tensor.index and quantized.quant is not None:
+                return quantized.quant
+    raise HilError(f"the harness streams int8 inputs, or float32 inputs that a QUANTIZE to int8 reads; "
+                   f"this model's input is {tensor.dtype}"
+                   + (" and no QUANTIZE reads it" if tensor.dtype == "float32" else ""))
+
+
+def reference_patches(graph: Graph, count: int, seed: int = 0) -> np.ndarray:
+    """The patches `hil bench` and the hil suite stream, (count, *shape) in the model's input type:
+    edge cases, random inputs and synthetic log-mel patches, int8 on the model's input
+    quantization, or float32 for a model that quantizes its float input itself."""
+    tensor = graph.tensor(graph.inputs[0])
+    quant = input_quantization(graph)
+    scale, zero_point = float(quant.scale[0]), int(quant.zero_point[0])
+    if tensor.dtype == "float32":
+        return structured_float_inputs(tensor.shape, count, seed, scale, zero_point)
     return structured_int8_inputs(tensor.shape, count, seed, scale, zero_point)

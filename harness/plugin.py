@@ -88,7 +88,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hil", "hardware-in-the-loop benchmarking")
     group.addoption("--target", help="target to run the hil suite on (default: hil_target ini, else qemu-m33)")
     group.addoption("--model", action="append", metavar="PATH",
-                    help="int8 .tflite to run (repeatable; default: the project's Yamnet-256)")
+                    help="int8 .tflite to run, with int8 or float32 input and output "
+                         "(repeatable; default: the project's Yamnet-256)")
     group.addoption("--port", help="serial port (pyserial URL) of a board's link; boards only")
     group.addoption("--baud", type=int, help="baud rate of a board's link (default: the target's); boards only")
     group.addoption("--patches", type=int, help=f"reference patches per model (default {defaults.PATCHES})")
@@ -387,11 +388,12 @@ def hil_device(hil_session, hil_link):
 
 @pytest.fixture(scope="session")
 def hil_patches(hil_compiled, hil_config: HilConfig) -> np.ndarray:
-    """Reference input patches: edge cases, random int8 and quantized synthetic log-mel patches."""
+    """Reference input patches in the model's input type: edge cases, random inputs and synthetic
+    log-mel patches (harness.inputs.reference_patches)."""
     from harness.inputs import reference_patches
 
     with _as_failure():
-        return reference_patches(hil_compiled.graph.tensor(hil_compiled.graph.inputs[0]), hil_config.patches)
+        return reference_patches(hil_compiled.graph, hil_config.patches)
 
 
 @pytest.fixture(scope="session")

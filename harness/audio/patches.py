@@ -335,3 +335,35 @@ def structured_int8_inputs(
         else:
             inputs[i] = fixed[kind]
     return inputs
+
+
+def structured_float_inputs(
+    shape: tuple[int, ...], count: int, seed: int, scale: float, zero_point: int
+) -> np.ndarray:
+    """Return the float32 counterpart of `structured_int8_inputs`, for a model whose first operator
+    quantizes its float input with (scale, zero_point): the same kinds in the same order.
+
+    all_min and all_max lie 2 LSB beyond the int8 range, so the device's QUANTIZE saturates; the
+    ramps and the random inputs take any value of that span, between the int8 steps, so the
+    QUANTIZE's rounding decides them; the other constant kinds are their int8 values' real values;
+    log_mel is the synthetic patch before quantization.
+    """
+    shape = tuple(int(size) for size in shape)
+    schedule = structured_schedule(shape, count, scale, zero_point)
+    rng = np.random.default_rng(seed)
+    low, high = (INT8_MIN - 2 - zero_point) * scale, (INT8_MAX + 2 - zero_point) * scale
+    log_mel = iter(synthetic_log_mel_patches(schedule.count("log_mel"), seed))
+    rows, columns = _plane_coordinates(shape)
+    spans = {"all_min": 0.0, "all_max": 1.0, "ramp_horizontal": columns, "ramp_vertical": rows,
+             "ramp_diagonal": (rows + columns) / 2.0}
+    inputs = np.empty((count, *shape), dtype=np.float32)
+    for i, kind in enumerate(schedule):
+        if kind in spans:
+            inputs[i] = low + (high - low) * spans[kind]
+        elif kind == "uniform_random":
+            inputs[i] = rng.uniform(low, high, size=shape)
+        elif kind == "log_mel":
+            inputs[i] = next(log_mel).reshape(shape)
+        else:
+            inputs[i] = dequantize(_fixed_pattern(kind, shape, zero_point), scale, zero_point)
+    return inputs

@@ -17,6 +17,7 @@ import numpy as np
 from harness import __version__
 from harness.build.firmware import FirmwareImage, build_flags, compiler_version, project_revision
 from harness.compiler.codegen import layer_name
+from harness.compiler.graph import Tensor
 from harness.device.link.protocol import DeviceInfo
 from harness.errors import HilError
 from harness.results.schema import DATE_FORMAT, SCHEMA_VERSION
@@ -57,7 +58,7 @@ def pytest_folder_name(started: datetime, target: str, worker: str | None = None
 
 
 def environment(image: FirmwareImage, started: datetime) -> dict:
-    target = image.target
+    target, graph = image.target, image.model.graph
     return {
         "harness_version": __version__,
         "git_sha": project_revision(),
@@ -71,7 +72,13 @@ def environment(image: FirmwareImage, started: datetime) -> dict:
             "hostname": socket.gethostname(), "platform": platform.platform(), "python": platform.python_version()
         },
         "date": started.strftime(DATE_FORMAT),
+        "input": _io_tensor(graph.tensor(graph.inputs[0])),
+        "output": _io_tensor(graph.tensor(graph.outputs[0])),
     }
+
+
+def _io_tensor(tensor: Tensor) -> dict:
+    return {"dtype": tensor.dtype, "shape": list(tensor.shape)}
 
 
 def device_record(info: DeviceInfo) -> dict:

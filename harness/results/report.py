@@ -29,6 +29,24 @@ def inference_text(latency: dict) -> str:
     return f"{median / 1e6:.2f} ms wall-clock on the host (not comparable)"
 
 
+def io_text(record: dict) -> str:
+    """The model's input and output types, as streamed and compared (runs before they were recorded: unknown)."""
+    env = record["environment"]
+    if "input" not in env:
+        return "input and output types not recorded"
+    parts = [f"{side} {env[side]['dtype']} {env[side]['shape']}" for side in ("input", "output")]
+    return ", ".join(parts)
+
+
+def link_text(record: dict) -> str:
+    """Patches per second, and what one patch was on the link."""
+    throughput, env = record["throughput"], record["environment"]
+    text = f"{throughput['patches_per_second']:.2f} patches/s"
+    if "bytes_per_patch" in throughput and "input" in env:
+        text += f" of {env['input']['dtype']} input ({throughput['bytes_per_patch']} B each)"
+    return text
+
+
 def footprint_table(record: dict) -> list[str]:
     f, target = record["footprint"], record["environment"]["target"]
     lines = [
@@ -63,7 +81,16 @@ def parity_table(parity: dict) -> list[str]:
         "| " + " | ".join(keys) + " |",
         "|" + "---|" * len(keys),
         "| " + " | ".join(_number(parity[k]) for k in keys) + " |",
-    ]
+    ] + _before_dequantize_lines(parity)
+
+
+def _before_dequantize_lines(parity: dict) -> list[str]:
+    before = parity.get("before_dequantize")
+    if before is None:
+        return []
+    return ["", f"The int8 tensor before the final DEQUANTIZE: {before['exact_patches']}/{parity['patches']} patches "
+            f"bit-exact, max diff {before['max_abs_diff_lsb']} LSB, {before['off_grid_patches']} patches with a float "
+            "output no int8 value dequantizes to."]
 
 
 def latency_tables(latency: dict, target: str, counter_hz: int | None) -> list[str]:
@@ -97,6 +124,8 @@ def report_markdown(record: dict) -> str:
         f"Run `{record['run_id']}` on {env['date']}; harness {env['harness_version']} (git {env['git_sha']}); "
         f"model SHA-256 `{env['model_sha256']}`; built with {env['compiler']}.",
         "",
+        f"Model {io_text(record)}; footprint and latency are measured the same way for every type.",
+        "",
         "## Footprint (KiB = 1024 bytes; the published table's units)",
         "",
         *footprint_table(record),
@@ -109,7 +138,7 @@ def report_markdown(record: dict) -> str:
         "",
         *parity_table(record["parity"]),
         "",
-        f"End to end: {record['throughput']['patches_per_second']:.2f} patches/s (upload, inference, read back).",
+        f"End to end: {link_text(record)} (upload, inference, read back).",
         "",
         "## Latency",
         "",
