@@ -99,7 +99,8 @@ def latency_record(unit: str, totals: tuple[int, ...], per_layer: tuple[int, ...
         "max": ordered[-1],
         "runs": len(ordered),
         "per_layer": [
-            {"name": layer_name(call), "operator": call.op.kind, "count": count}
+            {"name": layer_name(call), "operator": call.op.kind, "kernel": call.function, "macs": call.macs,
+             "count": count}
             for call, count in zip(image.model.calls, per_layer)
         ],
         # Only cycles become time: instructions and host ns are not a board's milliseconds.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.results.reference import CUBE_AI, TFLM_ON_EMULATOR
+from harness.results.reference import CMSIS_NN_DSP_BY_KIND, CUBE_AI, SHARED_MODEL_MACS, TFLM_ON_EMULATOR
 
 KIB = 1024.0
 CHART_NAME = "latency_per_layer.png"
@@ -93,26 +93,57 @@ def _before_dequantize_lines(parity: dict) -> list[str]:
             "output no int8 value dequantizes to."]
 
 
+def _per_mac(count: float, macs: int | None) -> str:
+    return f"{count / macs:.2f}" if macs else "n/a"
+
+
 def latency_tables(latency: dict, target: str, counter_hz: int | None) -> list[str]:
-    """Per layer in the target's unit; on a cycles target also in ms at the clock the device reported."""
+    """Per layer in the target's unit and per MAC, then per kernel; on a cycles target also in ms at
+    the clock the device reported; on the emulator beside TFLite Micro's figures there."""
     unit, total = latency["unit"], latency["median"]
+    layers = latency["per_layer"]
     in_ms = unit == "cycles" and bool(counter_hz)
     ms_column = f" ms at {counter_hz / 1e6:g} MHz |" if in_ms else ""
     lines = [
-        f"Median {latency['median']}, min {latency['min']}, max {latency['max']} {unit} over {latency['runs']} runs.",
+        f"Median {latency['median']}, min {latency['min']}, max {latency['max']} {unit} over {latency['runs']} runs "
+        "(per layer: the last run).",
         "",
-        f"| layer | operator | {unit} | share |{ms_column}",
-        "|---|---|---|---|" + ("---|" if in_ms else ""),
+        f"| layer | operator | {unit} | share | per MAC |{ms_column}",
+        "|---|---|---|---|---|" + ("---|" if in_ms else ""),
     ]
-    for layer in latency["per_layer"]:
+    for layer in layers:
         share = 100.0 * layer["count"] / total if total else 0.0
         ms = f" {layer['count'] / counter_hz * 1000.0:.3f} |" if in_ms else ""
-        lines.append(f"| {layer['name']} | {layer['operator']} | {layer['count']} | {share:.1f} % |{ms}")
+        lines.append(f"| {layer['name']} | {layer['operator']} | {layer['count']} | {share:.1f} % | "
+                     f"{_per_mac(layer['count'], layer.get('macs'))} |{ms}")
+    lines += _kernel_table(layers, unit)
     if unit == "instructions":
-        lines += ["", f"Measured on the same emulator ({target} is QEMU mps2-an505, `-icount shift=0`):", "",
-                  "| engine | instructions per inference | arena (kB) |", "|---|---|---|",
-                  f"| this run | {total / 1e6:.1f} M | see footprint |"]
-        lines += [f"| {name} | {count / 1e6:.1f} M | {arena:g} |" for name, count, arena in TFLM_ON_EMULATOR]
+        macs = sum(layer.get("macs", 0) for layer in layers)
+        lines += ["", f"Measured on the same emulator ({target} is QEMU mps2-an505, `-icount shift=0`); "
+                  f"TFLite Micro's figures are for the shared ESC-10 model ({SHARED_MODEL_MACS / 1e6:.1f} M MACs):", "",
+                  "| engine | instructions per inference | per MAC | arena (kB) |", "|---|---|---|---|",
+                  f"| this run | {total / 1e6:.1f} M | {_per_mac(total, macs)} | see footprint |"]
+        lines += [f"| {name} | {count / 1e6:.1f} M | {count / SHARED_MODEL_MACS:.2f} | {arena:g} |"
+                  for name, count, arena in TFLM_ON_EMULATOR]
+        lines += ["", "Where TFLite Micro with the CMSIS-NN DSP kernels spends its instructions there: " + "; ".join(
+            f"{kind} {share * 100:g} %" + (f" ({per_mac:g} per MAC)" if per_mac else "")
+            for kind, per_mac, share in CMSIS_NN_DSP_BY_KIND) + "."]
+    return lines
+
+
+def _kernel_table(layers: list[dict], unit: str) -> list[str]:
+    """The layers grouped by the C kernel the compiler chose (runs recorded before kernels were kept: none)."""
+    if not layers or "kernel" not in layers[0]:
+        return []
+    total = sum(layer["count"] for layer in layers)
+    kernels: dict[str, list[dict]] = {}
+    for layer in layers:
+        kernels.setdefault(layer["kernel"], []).append(layer)
+    lines = ["", f"| kernel | layers | MACs | {unit} | share | per MAC |", "|---|---|---|---|---|---|"]
+    for kernel, group in sorted(kernels.items(), key=lambda item: -sum(layer["count"] for layer in item[1])):
+        count, macs = sum(layer["count"] for layer in group), sum(layer["macs"] for layer in group)
+        share = 100.0 * count / total if total else 0.0
+        lines.append(f"| {kernel} | {len(group)} | {macs} | {count} | {share:.1f} % | {_per_mac(count, macs)} |")
     return lines
 
 
