@@ -21,10 +21,11 @@ from harness.device.session import open_device
 from harness.errors import HilError
 from harness.inputs import reference_patches
 from harness.parity.golden import golden_outputs
+from harness.parity.localize import first_difference, first_differing_patch
 from harness.parity.metrics import parity_metrics
 from harness.results.history import append_history
 from harness.results.record import RunData, latency_record, run_json, utc_now, writable_results_dir, write_run
-from harness.results.report import inference_text, io_text, link_text, write_report_files
+from harness.results.report import first_difference_text, inference_text, io_text, link_text, write_report_files
 from harness.results.schema import FOOTPRINT_KEYS, validate_run
 
 
@@ -77,6 +78,10 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
             progress.update(starting, total=1, completed=1)
             streaming = progress.add_task(f"stream patches to {target.id}", total=options.patches)
             run = device.run(inputs, on_patch=lambda i: progress.update(streaming, completed=i + 1))
+            differing = first_differing_patch(run.outputs, golden)
+            if differing is not None:
+                with _phase(progress, f"find the first layer that differs for patch {differing}"):
+                    difference = first_difference(device, model, options.model_path, inputs, differing)
             with _phase(progress, f"time {options.timing_runs} inferences"):
                 timing = device.time(inputs[-1], options.timing_runs)
             with _phase(progress, "measure the stack of one inference"):
@@ -89,7 +94,8 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
         inputs=inputs,
         device_outputs=run.outputs,
         golden_outputs=golden,
-        parity=parity_metrics(run.outputs, golden, model, run.retransmits),
+        parity=parity_metrics(run.outputs, golden, model, run.retransmits)
+        | ({} if differing is None else {"first_difference": difference.to_json()}),
         latency=latency_record(timing.unit, timing.totals, timing.per_layer, image, info.counter_hz),
         throughput={"patches_per_second": options.patches / run.seconds, "bytes_per_patch": inputs[0].nbytes},
         footprint=measure_footprint(image, stack).to_json(),
@@ -111,6 +117,8 @@ def summary_tables(record: dict, folder: Path) -> list[Table]:
         before = parity["before_dequantize"]
         headline.add_row("int8 before DEQUANTIZE", f"{before['exact_patches']}/{parity['patches']} patches bit-exact, "
                          f"max diff {before['max_abs_diff_lsb']} LSB")
+    if "first_difference" in parity:
+        headline.add_row("first difference", first_difference_text(parity["first_difference"]))
     headline.add_row("model", io_text(record))
     headline.add_row("latency", f"{inference_text(latency)}; min {latency['min']}, max {latency['max']}")
     headline.add_row("link", f"{link_text(record)}, {parity['retransmits']} retransmissions")

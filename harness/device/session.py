@@ -92,6 +92,16 @@ class Device:
             self._stage(patch)
             return self.client.measure_stack()
 
+    def layer_outputs(self, patch: np.ndarray) -> Iterator[tuple[int, bytes]]:
+        """Stage one patch, then each layer's output in schedule order, read as it is asked for
+        (READ_LAYER runs the model once per chunk): a caller that stops early reads no more."""
+        with self._reporting():
+            self._stage(patch)
+        for index in range(len(self.image.model.calls)):
+            with self._reporting():
+                raw = self.client.read_layer(index)
+            yield index, raw
+
     def _stage(self, patch: np.ndarray) -> None:
         graph = self.image.model.graph
         staged = stack_inputs(patch[np.newaxis], graph.tensor(graph.inputs[0]), "patch")[0]

@@ -81,7 +81,23 @@ def parity_table(parity: dict) -> list[str]:
         "| " + " | ".join(keys) + " |",
         "|" + "---|" * len(keys),
         "| " + " | ".join(_number(parity[k]) for k in keys) + " |",
-    ] + _before_dequantize_lines(parity)
+    ] + _before_dequantize_lines(parity) + _first_difference_lines(parity)
+
+
+def _first_difference_lines(parity: dict) -> list[str]:
+    difference = parity.get("first_difference")
+    return [] if difference is None else ["", f"Where it starts: {first_difference_text(difference)}."]
+
+
+def first_difference_text(difference: dict) -> str:
+    """parity.first_difference in words (harness.parity.localize)."""
+    if difference["layer"] is None:
+        return (f"patch {difference['patch']}: run again layer by layer, every layer equals the golden; "
+                "the difference did not repeat")
+    by = "n/a" if difference["max_abs_diff"] is None else f"{difference['max_abs_diff']:g}"
+    return (f"patch {difference['patch']} first differs at layer {difference['layer']} {difference['name']} "
+            f"({difference['operator']}): {difference['differing_elements']} of {difference['elements']} elements, "
+            f"max diff {by}")
 
 
 def _before_dequantize_lines(parity: dict) -> list[str]:
