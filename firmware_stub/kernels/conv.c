@@ -397,8 +397,16 @@ hil_status hil_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input,
     const int uniform = uniform_right_shifts(p);
     for (int32_t px = 0; px < pixels; px += chunk) {
         const int32_t count = pixels - px < chunk ? pixels - px : chunk;
-        conv_chunk(p, input + (size_t)px * in_c, (size_t)in_c, in_c, count, output + (size_t)px * out_c, scratch,
-                   uniform);
+        const int8_t *rows = input + (size_t)px * in_c;
+#if !HIL_DSP
+        /* The chunk's taps copied first, as the DSP path widens them first, so the output may
+         * overwrite them in place (hil_conv.h); the copy sits past the accumulators, where the DSP
+         * path keeps its widened values. */
+        int8_t *copy = (int8_t *)scratch + (size_t)8 * chunk;
+        memcpy(copy, rows, (size_t)count * in_c);
+        rows = copy;
+#endif
+        conv_chunk(p, rows, (size_t)in_c, in_c, count, output + (size_t)px * out_c, scratch, uniform);
     }
     return HIL_OK;
 }

@@ -99,6 +99,9 @@ hil_status hil_conv_s8(const hil_conv_params *p, const int8_t *input, int8_t *ou
 /*
  * Pointwise: 1x1 filter, stride 1, no padding, no groups (a matrix product per pixel; K = input.c).
  * Scratch: 8 * P + 4 * K4 + 2 * P * K4 bytes (see above).
+ * In place: the output may share bytes with the input when input == output + tail, tail >= 0 and
+ * tail >= (output bytes - input bytes): each chunk's taps are in the scratch before any of its
+ * outputs is written, and a chunk's outputs end before the first input pixel of the next chunk.
  */
 hil_status hil_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch);
 

@@ -38,6 +38,8 @@ hil_status hil_depthwise_conv_s8(const hil_conv_params *p, const int8_t *input, 
  * the filter and the requantization constants stay in registers for the whole channel.
  * Scratch: 4 * output.w bytes (one row of accumulators), then the copy:
  * ((output.h - 1) * stride_h + 3) * ((output.w - 1) * stride_w + 3) * 2 bytes; 4-byte aligned.
+ * In place: output may equal input (any stride): input and output have the same channels, so a
+ * channel's outputs land only on that channel's input bytes, which are in the copy by then.
  */
 hil_status hil_depthwise_conv_3x3_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output,
                                      void *scratch);

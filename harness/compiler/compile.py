@@ -10,7 +10,7 @@ from harness.compiler import ops  # noqa: F401  (registers the lowerings)
 from harness.compiler.codegen import generate, scratch_name
 from harness.compiler.graph import Graph
 from harness.compiler.lowering import LOWERINGS, ConstArray, KernelCall
-from harness.compiler.planner import Buffer, Plan, plan_arena
+from harness.compiler.planner import Buffer, InPlace, Plan, plan_arena
 from harness.errors import HilError
 from harness.targets import Target
 
@@ -118,6 +118,16 @@ def activation_buffers(graph: Graph, calls: list[KernelCall]) -> list[Buffer]:
     return buffers
 
 
+def in_place_pairs(buffers: list[Buffer], calls: list[KernelCall]) -> tuple[InPlace, ...]:
+    """The layers whose kernel may write over its input, where this layer is the input's last reader."""
+    last = {buffer.tensor: buffer.last for buffer in buffers if buffer.tensor is not None}
+    return tuple(
+        InPlace(call.inputs[0], call.outputs[0], layer, call.in_place)
+        for layer, call in enumerate(calls)
+        if call.in_place is not None and last.get(call.inputs[0]) == layer
+    )
+
+
 def compile_graph(graph: Graph, name: str | None = None) -> CompiledModel:
     check_supported(graph)
     if not graph.operators:
@@ -126,7 +136,8 @@ def compile_graph(graph: Graph, name: str | None = None) -> CompiledModel:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise HilError(f"model name '{name}' must be a lower-case C identifier (letters, digits, _)")
     calls = [LOWERINGS[op.kind](op, graph) for op in graph.operators]
-    plan = plan_arena(activation_buffers(graph, calls))
+    buffers = activation_buffers(graph, calls)
+    plan = plan_arena(buffers, in_place_pairs(buffers, calls))
     return CompiledModel(name, graph, calls, plan, generate(graph, calls, plan, name))
 
 

@@ -62,6 +62,21 @@ class KernelCall:
     outputs: list[int]
     scratch_bytes: int = 0
     macs: int = 0
+    # Where the kernel may write its output over its (single activation) input (the kernel's
+    # header says why that is safe); None: never.
+    in_place: InPlaceRule | None = None
+
+
+@dataclass(frozen=True)
+class InPlaceRule:
+    """The input may start `tail` bytes after the output (tail < 0: before it) for every tail that
+    is a multiple of `step` and at least `min_tail` (None: no lower bound)."""
+
+    min_tail: int | None
+    step: int = 1
+
+    def allows(self, tail: int) -> bool:
+        return tail % self.step == 0 and (self.min_tail is None or tail >= self.min_tail)
 
 
 Lowering = Callable[[Operator, Graph], KernelCall]

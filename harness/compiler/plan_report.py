@@ -24,6 +24,9 @@ def format_plan(model: CompiledModel) -> str:
         live = f"{p.buffer.first}..{p.buffer.last}"
         label = _short(p.buffer.name) if p.buffer.tensor is None else f"t{p.buffer.tensor} {_short(p.buffer.name)}"
         lines.append(f"{p.offset:>8} {p.end:>8} {p.buffer.size:>8}  {live:<9} {label}")
+    for pair in plan.shared:
+        lines.append(f"in place: layer {pair.layer} ({model.calls[pair.layer].op.kind}) writes t{pair.output} "
+                     f"over t{pair.input}")
     peak_layer = max(range(len(model.calls)), key=plan.peak_at)
     lines.append(
         f"peak: {plan.arena_size} bytes (arena, buffers {ALIGNMENT}-byte aligned); highest at layer {peak_layer} "

@@ -13,6 +13,7 @@ from ai_edge_litert import schema_py_generated as schema
 from harness.compiler.graph import Graph, Operator, Tensor
 from harness.compiler.lowering import (
     ConstArray,
+    InPlaceRule,
     KernelCall,
     Shape4,
     lowering,
@@ -214,6 +215,8 @@ def lower_conv(op: Operator, graph: Graph) -> KernelCall:
             outputs=[out.index],
             scratch_bytes=packed_scratch_bytes(k4, im2col=not is_pointwise),
             macs=macs,
+            # hil_conv.h: in place when the input starts at least (output - input) bytes after the output
+            in_place=InPlaceRule(min_tail=max(0, out.nbytes - inp.nbytes)) if is_pointwise else None,
         )
     params = {
         **shapes,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from harness.compiler.graph import Graph, Operator, Tensor
 from harness.compiler.lowering import (
     ConstArray,
+    InPlaceRule,
     KernelCall,
     Shape4,
     lowering,
@@ -86,6 +87,9 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
             outputs=[out.index],
             scratch_bytes=4 * out_shape.w + copy_h * copy_w * 2,  # a row of accumulators, a channel's window
             macs=macs,
+            # hil_depthwise.h: a channel's outputs land on its own input, copied by then, when the
+            # output is a whole number of pixels away from the input (one image only)
+            in_place=InPlaceRule(min_tail=None, step=out_shape.c) if out_shape.n == 1 else None,
         )
     params = {
         **shapes,
