@@ -301,8 +301,8 @@ static void mac_1x2(const uint32_t *x, const uint32_t *w, int32_t groups, int32_
 /* Pixels per chunk for K4 taps (the compiler sizes the scratch with the same rule). */
 static int32_t chunk_pixels(int32_t k4)
 {
-    const int32_t pixels = (8192 / k4) & ~1;
-    return pixels < 2 ? 2 : (pixels > 16 ? 16 : pixels);
+    const int32_t pixels = (16384 / k4) & ~1;
+    return pixels < 2 ? 2 : (pixels > 64 ? 64 : pixels);
 }
 
 /* Scratch of the DSP path, in this order: accumulators, a widened channel pair, widened taps. */

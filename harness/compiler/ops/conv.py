@@ -115,7 +115,7 @@ def round_up_4(value: int) -> int:
 
 def chunk_pixels(k4: int) -> int:
     """Output pixels per chunk of the packed kernels (the same rule as conv.c's chunk_pixels)."""
-    return min(max((8192 // k4) & ~1, 2), 16)
+    return min(max((16384 // k4) & ~1, 2), 64)
 
 
 def packed_scratch_bytes(k4: int, im2col: bool) -> int:
