@@ -24,8 +24,8 @@ static const int32_t example_op00_conv_2d_folded_bias[4] HIL_WEIGHTS = {
 static const int32_t example_op00_conv_2d_multiplier[4] HIL_WEIGHTS = {
     1663058622, 1578800219, 1537913657, 1285978848,
 };
-/* shift: 4 x int32_t */
-static const int32_t example_op00_conv_2d_shift[4] HIL_WEIGHTS = {
+/* shift: 4 x int8_t */
+static const int8_t example_op00_conv_2d_shift[4] HIL_WEIGHTS = {
     -6, -7, -6, -5,
 };
 static const hil_conv_packed_params example_op00_conv_2d_params = {
@@ -63,8 +63,8 @@ static const int32_t example_op01_depthwise_conv_2d_folded_bias[4] HIL_WEIGHTS =
 static const int32_t example_op01_depthwise_conv_2d_multiplier[4] HIL_WEIGHTS = {
     1881878187, 1305503488, 1814744235, 1558595413,
 };
-/* shift: 4 x int32_t */
-static const int32_t example_op01_depthwise_conv_2d_shift[4] HIL_WEIGHTS = {
+/* shift: 4 x int8_t */
+static const int8_t example_op01_depthwise_conv_2d_shift[4] HIL_WEIGHTS = {
     -6, -5, -6, -5,
 };
 static const hil_conv_packed_params example_op01_depthwise_conv_2d_params = {
@@ -101,8 +101,8 @@ static const int32_t example_op02_conv_2d_folded_bias[8] HIL_WEIGHTS = {
 static const int32_t example_op02_conv_2d_multiplier[8] HIL_WEIGHTS = {
     1399290624, 1253397120, 1636495296, 1407098208, 1966597056, 1280271168, 1376268096, 1094183808,
 };
-/* shift: 8 x int32_t */
-static const int32_t example_op02_conv_2d_shift[8] HIL_WEIGHTS = {
+/* shift: 8 x int8_t */
+static const int8_t example_op02_conv_2d_shift[8] HIL_WEIGHTS = {
     -5, -6, -6, -5, -5, -5, -5, -5,
 };
 static const hil_conv_packed_params example_op02_conv_2d_params = {

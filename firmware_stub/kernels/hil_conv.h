@@ -58,7 +58,7 @@ typedef struct {
     const int8_t *filter_data;
     const int32_t *bias;         /* one per output channel, or NULL */
     const int32_t *multiplier;   /* one Q31 multiplier per output channel */
-    const int32_t *shift;        /* one per output channel; > 0 shifts left */
+    const int8_t *shift;         /* one per output channel; > 0 shifts left (int8: a quarter of the flash) */
 } hil_conv_params;
 
 /* The compiler-prepared form (see above); shapes are the model's (the filter's OHWI shape). */
@@ -75,7 +75,7 @@ typedef struct {
     const int8_t *packed_filter; /* output.c * K4 bytes, see above */
     const int32_t *folded_bias;  /* one per output channel (required) */
     const int32_t *multiplier;   /* one Q31 multiplier per output channel, in [0, 2^31) */
-    const int32_t *shift;        /* one per output channel, in [-31, 30]; > 0 shifts left */
+    const int8_t *shift;         /* one per output channel, in [-31, 30]; > 0 shifts left */
 } hil_conv_packed_params;
 
 /*

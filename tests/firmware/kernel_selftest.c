@@ -174,7 +174,8 @@ static int check_requantization(void)
 static int8_t input[MAX_ELEMENTS];
 static int8_t filter[MAX_FILTER];     /* OHWI, or (channels, 9) for the depthwise case */
 static int8_t packed[MAX_FILTER + 4 * MAX_CHANNELS] __attribute__((aligned(4)));
-static int32_t bias[MAX_CHANNELS], folded[MAX_CHANNELS], multipliers[MAX_CHANNELS], shifts[MAX_CHANNELS];
+static int32_t bias[MAX_CHANNELS], folded[MAX_CHANNELS], multipliers[MAX_CHANNELS];
+static int8_t shifts[MAX_CHANNELS];
 static int8_t expected[MAX_ELEMENTS], dsp_output[MAX_ELEMENTS], portable_output[MAX_ELEMENTS];
 static uint8_t scratch[SCRATCH_BYTES] __attribute__((aligned(16)));
 
@@ -215,7 +216,7 @@ static void random_layer(hil_conv_packed_params *p, int32_t channels, int32_t ta
         bias[c] = random_in(-50000, 50000);
         folded[c] = bias[c] - p->input_zero_point * sum;
         multipliers[c] = (int32_t)(0x40000000u + (next_random() >> 2));
-        shifts[c] = random_in(-12, 1); /* the accumulators here stay far below 2^29 */
+        shifts[c] = (int8_t)random_in(-12, 1); /* the accumulators here stay far below 2^29 */
     }
     p->folded_bias = folded;
     p->multiplier = multipliers;

@@ -87,6 +87,9 @@ def requantization(op: Operator, inp: Tensor, filt: Tensor, bias: Tensor | None,
     act_min, act_max = activation_range(
         require_activation(op, op.options.fusedActivationFunction), scale_of(out), zero_point_of(out)
     )
+    if max(map(abs, shifts), default=0) > 127:
+        raise op_error(op, f"the scales give a requantization shift of {max(shifts, key=abs)}, beyond 2^127: "
+                           "the input, filter and output scales are not of one model")
     bias_array = None
     if bias is not None:
         require_dtype(op, bias, "int32", "bias")
@@ -100,7 +103,7 @@ def requantization(op: Operator, inp: Tensor, filt: Tensor, bias: Tensor | None,
         "act_max": act_max,
         "bias": bias_array,
         "multiplier": ConstArray("multiplier", "int32_t", np.array(multipliers, dtype=np.int32)),
-        "shift": ConstArray("shift", "int32_t", np.array(shifts, dtype=np.int32)),
+        "shift": ConstArray("shift", "int8_t", np.array(shifts, dtype=np.int8)),  # int8 in flash (hil_conv.h)
     }
 
 
