@@ -2,7 +2,8 @@
 
 Builds are cached by everything that changes the binary (every source, the generated model,
 the flags, the compiler's version, the build id), so a second run with nothing changed
-reuses the image. Each build is staged in a temporary folder and renamed into place.
+reuses the image. Each build is a sealed cache entry (harness/cache.py): staged, checksummed,
+renamed into place, and checked again whenever it is reused.
 
 Each source is compiled to its own object, named after its owner (objects/app__commands.o,
 objects/kernels__conv.o, objects/bsp__board.o, objects/model__<name>.o), then everything is
@@ -22,10 +23,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from harness.build.sources import FIRMWARE_CFLAGS, kernel_sources
-from harness.build.staging import publish_folder
+from harness.cache import cached_entry
 from harness.compiler import CompiledModel
 from harness.errors import HilError
-from harness.paths import FIRMWARE_DIR, KERNELS_DIR, PROJECT_ROOT, cache_dir
+from harness.paths import FIRMWARE_DIR, KERNELS_DIR, PROJECT_ROOT
 from harness.targets import Target
 
 APP_DIR = FIRMWARE_DIR / "app"
@@ -34,7 +35,7 @@ IMAGE_NAME = "firmware.elf"
 MAP_NAME = "firmware.map"  # GNU ld map: every input section and the object it came from
 OBJECTS_DIR = "objects"  # one object per source, named by object_name()
 # Changes whenever the recipe (not the inputs) changes, so older cached builds are not reused.
-BUILD_RECIPE = 2  # 2: one object per source, a map file on every target
+BUILD_RECIPE = 3  # 2: one object per source, a map file on every target; 3: sealed with checksums
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,7 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
     linker_scripts = _linker_scripts(target)
     identity = build_id(target)
     inputs = sources + _headers(target) + linker_scripts
-    final = cache_dir("firmware") / f"{target.id}-{model.name}-{_build_key(model, target, identity, inputs)}"
-    reused = (final / IMAGE_NAME).is_file()
+    name = f"{target.id}-{model.name}-{_build_key(model, target, identity, inputs)}"
 
     def build(staging: Path) -> None:
         model.write(staging)
@@ -192,10 +192,11 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
                 f"building the firmware for {target.id} failed:\n{_tail(errors)}"
             )
 
-    if not reused:
-        publish_folder(build, final)
-    map_file = final / MAP_NAME
-    return FirmwareImage(final / IMAGE_NAME, target, model, identity, map_file if map_file.exists() else None, reused)
+    entry = cached_entry("firmware", name, build)
+    map_file = entry.path / MAP_NAME
+    return FirmwareImage(
+        entry.path / IMAGE_NAME, target, model, identity, map_file if map_file.exists() else None, entry.reused
+    )
 
 
 def _run(command: list[str], folder: Path) -> subprocess.CompletedProcess[str]:
