@@ -39,8 +39,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from harness.compiler.plan_report import format_plan
     from harness.targets import load_target
 
+    from harness.parity.golden import GoldenModel
+
     started = time.perf_counter()
-    model = compile_file(_model_path(args.model), _model_name(args))
+    path = _model_path(args.model)
+    GoldenModel(path)  # a model the judge cannot run could never be benchmarked: say so before the long work
+    model = compile_file(path, _model_name(args))
     if args.target:
         check_fits(model, load_target(args.target))
     elapsed = time.perf_counter() - started

@@ -25,6 +25,7 @@ from pathlib import Path
 from harness.build.sources import FIRMWARE_CFLAGS, kernel_sources
 from harness.cache import cached_entry
 from harness.compiler import CompiledModel
+from harness.compiler.codegen import c_string
 from harness.errors import HilError
 from harness.paths import FIRMWARE_DIR, KERNELS_DIR, PROJECT_ROOT
 from harness.targets import Target
@@ -161,9 +162,10 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
             *build_flags(target),
             "-I", str(KERNELS_DIR), "-I", str(BSP_ROOT),
             *(flag for folder in folders for flag in ("-I", str(folder))),
-            "-I", str(APP_DIR), "-I", str(staging),
+            # -iquote: the generated header is found by #include "..." only, never instead of a system header
+            "-I", str(APP_DIR), "-iquote", str(staging),
             f'-DHIL_MODEL_HEADER="{model.name}.h"', f"-DHIL_MODEL={model.name}_model",
-            f'-DHIL_TARGET_ID="{target.id}"', f'-DHIL_BUILD_ID="{identity}"',
+            f"-DHIL_TARGET_ID={c_string(target.id)}", f"-DHIL_BUILD_ID={c_string(identity)}",
             f"-DHIL_MODEL_INPUT_BYTES={_input_bytes(model)}u",
         ]
         # Commands run inside the staging folder with relative outputs, so the map names

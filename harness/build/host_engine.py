@@ -88,7 +88,7 @@ class HostEngine:
             model.write(staging)
             _run_compiler(
                 [
-                    compiler, *HOST_ENGINE_CFLAGS, "-I", str(KERNELS_DIR), "-I", str(staging),
+                    compiler, *HOST_ENGINE_CFLAGS, "-I", str(KERNELS_DIR), "-iquote", str(staging),
                     f'-DHIL_MODEL_HEADER="{model.name}.h"', f"-DHIL_MODEL={model.name}_model",
                     str(staging / f"{model.name}.c"), str(RUNNER_SOURCE), str(library), "-lm",
                     "-o", str(staging / "infer_batch"),

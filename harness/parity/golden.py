@@ -34,7 +34,11 @@ class GoldenModel:
                 )
                 self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise HilError(f"the reference interpreter cannot load the model: {exc}") from None
+            label = "the model" if isinstance(model, bytes) else str(model)
+            raise HilError(
+                f"the reference interpreter (LiteRT's reference kernels, the judge of every output) cannot load "
+                f"{label}: {' '.join(str(exc).split())}"
+            ) from None
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
 
