@@ -37,9 +37,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from harness.compiler import compile_file
     from harness.compiler.compile import check_fits
     from harness.compiler.plan_report import format_plan
-    from harness.targets import load_target
-
     from harness.parity.golden import GoldenModel
+    from harness.targets import load_target
 
     started = time.perf_counter()
     path = _model_path(args.model)
