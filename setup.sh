@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Set up everything the harness needs on Debian: the system packages (C compilers, the Arm
-# toolchain, QEMU) and a Python virtual environment in .venv with the project installed.
+# toolchain, QEMU, clang with libFuzzer for the fuzz tests) and a Python virtual environment in .venv with the project installed.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(gcc libc6-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm ser2net socat)
+packages=(gcc libc6-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm ser2net socat clang)
+# python3 may come from elsewhere than Debian (pyenv); only the interpreter matters then.
 if ! command -v python3 >/dev/null 2>&1; then
     packages+=(python3)
 fi
@@ -13,17 +14,18 @@ if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     packages+=(python3-venv)
 fi
 
-missing=()
-for package in "${packages[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-        missing+=("$package")
-    fi
-done
-# python3 may come from elsewhere than Debian (pyenv); only the interpreter matters then.
-if [ ${#missing[@]} -gt 0 ]; then
-    install=(apt-get install -y --no-install-recommends "${missing[@]}")
+# Installs the Debian packages among "$@" that are missing.
+install_missing() {
+    local missing=() package
+    for package in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$package")
+        fi
+    done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    local install=(apt-get install -y --no-install-recommends "${missing[@]}")
     # As root, or through sudo where it needs no password (a CI runner's user).
-    as_root=()
+    local as_root=()
     if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
         as_root=(sudo -n)
     fi
@@ -36,7 +38,12 @@ if [ ${#missing[@]} -gt 0 ]; then
         echo "setup: run:  sudo apt-get update && sudo ${install[*]}" >&2
         exit 1
     fi
-fi
+}
+
+install_missing "${packages[@]}"
+# libFuzzer (tests/test_fuzz_link_decoder.py) ships in the clang runtime of clang's own version.
+clang_major=$(clang -dumpversion | cut -d. -f1)
+install_missing "libclang-rt-${clang_major}-dev"
 
 # The virtual environment is rebuilt only when the project's dependencies change.
 stamp=.venv/.installed-$(cat pyproject.toml .ci/constraints.txt | sha256sum | cut -c1-16)

@@ -34,13 +34,17 @@ def _model_name(args: argparse.Namespace) -> str | None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from harness.compiler import compile_file
+    from harness.compiler import compile_graph, read_model
     from harness.compiler.compile import check_fits
     from harness.compiler.plan_report import format_plan
+    from harness.parity.golden import GoldenModel
     from harness.targets import load_target
 
     started = time.perf_counter()
-    model = compile_file(_model_path(args.model), _model_name(args))
+    path = _model_path(args.model)
+    graph = read_model(path)  # the file's own problems first, in the parser's words
+    GoldenModel(path)  # a model the judge cannot run could never be benchmarked: say so before the long work
+    model = compile_graph(graph, _model_name(args))
     if args.target:
         check_fits(model, load_target(args.target))
     elapsed = time.perf_counter() - started

@@ -49,3 +49,14 @@ def default_model_path() -> Path:
     from harness.models.yamnet256 import default_model_path as packaged
 
     return packaged()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault campaign's table (tests/fault_tally.py), when any fault test ran."""
+    from fault_tally import table
+
+    lines = table()
+    if lines:
+        terminalreporter.section("fault campaign")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -2,7 +2,8 @@
 
 Builds are cached by everything that changes the binary (every source, the generated model,
 the flags, the compiler's version, the build id), so a second run with nothing changed
-reuses the image. Each build is staged in a temporary folder and renamed into place.
+reuses the image. Each build is a sealed cache entry (harness/cache.py): staged, checksummed,
+renamed into place, and checked again whenever it is reused.
 
 Each source is compiled to its own object, named after its owner (objects/app__commands.o,
 objects/kernels__conv.o, objects/bsp__board.o, objects/model__<name>.o), then everything is
@@ -22,10 +23,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from harness.build.sources import FIRMWARE_CFLAGS, kernel_sources
-from harness.build.staging import publish_folder
+from harness.cache import cached_entry
 from harness.compiler import CompiledModel
+from harness.compiler.codegen import c_string
 from harness.errors import HilError
-from harness.paths import FIRMWARE_DIR, KERNELS_DIR, PROJECT_ROOT, cache_dir
+from harness.paths import FIRMWARE_DIR, KERNELS_DIR, PROJECT_ROOT
 from harness.targets import Target
 
 APP_DIR = FIRMWARE_DIR / "app"
@@ -34,7 +36,7 @@ IMAGE_NAME = "firmware.elf"
 MAP_NAME = "firmware.map"  # GNU ld map: every input section and the object it came from
 OBJECTS_DIR = "objects"  # one object per source, named by object_name()
 # Changes whenever the recipe (not the inputs) changes, so older cached builds are not reused.
-BUILD_RECIPE = 2  # 2: one object per source, a map file on every target
+BUILD_RECIPE = 3  # 2: one object per source, a map file on every target; 3: sealed with checksums
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,7 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
     linker_scripts = _linker_scripts(target)
     identity = build_id(target)
     inputs = sources + _headers(target) + linker_scripts
-    final = cache_dir("firmware") / f"{target.id}-{model.name}-{_build_key(model, target, identity, inputs)}"
-    reused = (final / IMAGE_NAME).is_file()
+    name = f"{target.id}-{model.name}-{_build_key(model, target, identity, inputs)}"
 
     def build(staging: Path) -> None:
         model.write(staging)
@@ -161,9 +162,10 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
             *build_flags(target),
             "-I", str(KERNELS_DIR), "-I", str(BSP_ROOT),
             *(flag for folder in folders for flag in ("-I", str(folder))),
-            "-I", str(APP_DIR), "-I", str(staging),
+            # -iquote: the generated header is found by #include "..." only, never instead of a system header
+            "-I", str(APP_DIR), "-iquote", str(staging),
             f'-DHIL_MODEL_HEADER="{model.name}.h"', f"-DHIL_MODEL={model.name}_model",
-            f'-DHIL_TARGET_ID="{target.id}"', f'-DHIL_BUILD_ID="{identity}"',
+            f"-DHIL_TARGET_ID={c_string(target.id)}", f"-DHIL_BUILD_ID={c_string(identity)}",
             f"-DHIL_MODEL_INPUT_BYTES={_input_bytes(model)}u",
         ]
         # Commands run inside the staging folder with relative outputs, so the map names
@@ -192,10 +194,11 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
                 f"building the firmware for {target.id} failed:\n{_tail(errors)}"
             )
 
-    if not reused:
-        publish_folder(build, final)
-    map_file = final / MAP_NAME
-    return FirmwareImage(final / IMAGE_NAME, target, model, identity, map_file if map_file.exists() else None, reused)
+    entry = cached_entry("firmware", name, build)
+    map_file = entry.path / MAP_NAME
+    return FirmwareImage(
+        entry.path / IMAGE_NAME, target, model, identity, map_file if map_file.exists() else None, entry.reused
+    )
 
 
 def _run(command: list[str], folder: Path) -> subprocess.CompletedProcess[str]:

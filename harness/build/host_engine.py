@@ -18,11 +18,11 @@ import numpy as np
 
 from harness.build.firmware import compiler_version
 from harness.build.sources import HOST_ENGINE_CFLAGS, kernel_headers, kernel_sources
-from harness.build.staging import publish_folder
+from harness.cache import cached_entry
 from harness.compiler import CompiledModel
 from harness.compiler.graph import Tensor
 from harness.errors import HilError
-from harness.paths import FIRMWARE_DIR, KERNELS_DIR, cache_dir
+from harness.paths import FIRMWARE_DIR, KERNELS_DIR
 
 RUNNER_SOURCE = FIRMWARE_DIR / "host" / "infer_batch.c"
 RUN_TIMEOUT_S = 600
@@ -57,7 +57,6 @@ def kernel_library(compiler: str | None = None) -> Path:
     headers = kernel_headers()
     contents = (p.name.encode() + p.read_bytes() for p in sources + headers)
     key = _digest(compiler_version(compiler), *HOST_ENGINE_CFLAGS, *contents)
-    final = cache_dir("host") / f"kernels-{key}"
 
     def build(staging: Path) -> None:
         objects = []
@@ -68,7 +67,7 @@ def kernel_library(compiler: str | None = None) -> Path:
             objects.append(str(obj))
         _run_compiler(["ar", "rcs", str(staging / "libhilkernels.a"), *objects], "the kernel library")
 
-    return publish_folder(build, final) / "libhilkernels.a"
+    return cached_entry("host", f"kernels-{key}", build).path / "libhilkernels.a"
 
 
 @dataclass
@@ -84,13 +83,12 @@ class HostEngine:
         library = kernel_library(compiler)
         runner = RUNNER_SOURCE.read_bytes()
         key = _digest(str(library), runner, *(name + text for name, text in sorted(model.files.items())))
-        final = cache_dir("host") / f"{model.name}-{key}"
 
         def build(staging: Path) -> None:
             model.write(staging)
             _run_compiler(
                 [
-                    compiler, *HOST_ENGINE_CFLAGS, "-I", str(KERNELS_DIR), "-I", str(staging),
+                    compiler, *HOST_ENGINE_CFLAGS, "-I", str(KERNELS_DIR), "-iquote", str(staging),
                     f'-DHIL_MODEL_HEADER="{model.name}.h"', f"-DHIL_MODEL={model.name}_model",
                     str(staging / f"{model.name}.c"), str(RUNNER_SOURCE), str(library), "-lm",
                     "-o", str(staging / "infer_batch"),
@@ -98,7 +96,7 @@ class HostEngine:
                 f"the host engine for {model.name}",
             )
 
-        return cls(model, publish_folder(build, final) / "infer_batch")
+        return cls(model, cached_entry("host", f"{model.name}-{key}", build).path / "infer_batch")
 
     def run(self, inputs: np.ndarray, layers: bool = False) -> tuple[np.ndarray, list[np.ndarray] | None]:
         """Outputs for a stack of inputs; with `layers`, also every layer's output tensor per input."""

@@ -12,6 +12,7 @@ from harness.compiler.graph import Graph
 from harness.compiler.lowering import LOWERINGS, ConstArray, KernelCall
 from harness.compiler.planner import Buffer, InPlace, Plan, plan_arena
 from harness.errors import HilError
+from harness.paths import FIRMWARE_DIR
 from harness.targets import Target
 
 # Operators that legitimately touch float tensors: the boundaries of an int8 graph.
@@ -65,10 +66,21 @@ class CompiledModel:
 
 
 def model_name_from(source_name: str) -> str:
-    """A C identifier from a file name: 'yamnet_256_64x96_int8.tflite' -> 'yamnet_256_64x96_int8'."""
+    """A C identifier from a file name: 'yamnet_256_64x96_int8.tflite' -> 'yamnet_256_64x96_int8';
+    prefixed with m_ where it would start with a digit or clash with the firmware ('hil_board' -> 'm_hil_board')."""
     stem = re.sub(r"\.tflite$", "", Path(source_name).name)
     name = re.sub(r"[^0-9a-zA-Z_]", "_", stem).lower().strip("_") or "model"
-    return name if not name[0].isdigit() else f"m_{name}"
+    return f"m_{name}" if name[0].isdigit() or name_clash(name) else name
+
+
+def name_clash(name: str) -> str | None:
+    """What a model name would collide with in the firmware, or None. Every generated symbol and the
+    header are `<name>_...` and `<name>.h`: the firmware's own names are hil_* and its headers' stems."""
+    if name == "hil" or name.startswith("hil_"):
+        return "the firmware's hil_ names"
+    if name in {header.stem for header in FIRMWARE_DIR.rglob("*.h")}:
+        return f"the firmware's header {name}.h"
+    return None
 
 
 def check_supported(graph: Graph) -> None:
@@ -135,6 +147,9 @@ def compile_graph(graph: Graph, name: str | None = None) -> CompiledModel:
     name = name or model_name_from(graph.source_name)
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise HilError(f"model name '{name}' must be a lower-case C identifier (letters, digits, _)")
+    clash = name_clash(name)
+    if clash:
+        raise HilError(f"model name '{name}' would collide with {clash}; choose another name (--name)")
     calls = [LOWERINGS[op.kind](op, graph) for op in graph.operators]
     buffers = activation_buffers(graph, calls)
     plan = plan_arena(buffers, in_place_pairs(buffers, calls))

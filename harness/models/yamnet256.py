@@ -40,9 +40,8 @@ from harness.audio.patches import (
     quantize,
     synthetic_log_mel_patches,
 )
+from harness.cache import cached_entry
 from harness.errors import HilError
-from harness.io import write_atomically
-from harness.paths import cache_dir
 from harness.quiet import native_stderr_shown_on_failure
 
 # Bump whenever a change here changes the built bytes, so cached models are rebuilt.
@@ -289,6 +288,7 @@ def build_yamnet256(num_classes: int = DEFAULT_CLASSES, seed: int = DEFAULT_SEED
 # --- the packaged default and the cache --------------------------------------------------
 
 PACKAGED_MODEL = Path(__file__).with_name("yamnet256.tflite")
+BUILT_MODEL_FILE = "yamnet256.tflite"  # inside its cache entry
 
 
 def default_model_path() -> Path:
@@ -302,24 +302,18 @@ def default_model_path() -> Path:
 
 
 def cached_model_name(num_classes: int, seed: int) -> str:
-    """A file name that changes whenever the built bytes may change."""
+    """A cache entry name that changes whenever the built bytes may change."""
     return (
         f"yamnet256-int8-classes{num_classes}-seed{seed}"
-        f"-{_tensorflow_versions()}-recipe{RECIPE_VERSION}.tflite"
+        f"-{_tensorflow_versions()}-recipe{RECIPE_VERSION}"
     )
 
 
 def built_model_path(num_classes: int = DEFAULT_CLASSES, seed: int = DEFAULT_SEED) -> Path:
-    """A model built on this machine with these arguments, cached after the first build."""
+    """A model built on this machine with these arguments, cached (sealed) after the first build."""
     _check_arguments(num_classes, seed)
-    try:
-        folder = cache_dir("models")
-    except OSError as error:
-        raise HilError(
-            f"Cannot create the model cache: {error}. Set HIL_CACHE_DIR to a writable directory."
-        ) from error
-    path = folder / cached_model_name(num_classes, seed)
-    if not path.is_file():
-        model = build_yamnet256(num_classes, seed)
-        write_atomically(path, lambda tmp: tmp.write_bytes(model))
-    return path
+
+    def build(folder: Path) -> None:
+        (folder / BUILT_MODEL_FILE).write_bytes(build_yamnet256(num_classes, seed))
+
+    return cached_entry("models", cached_model_name(num_classes, seed), build).path / BUILT_MODEL_FILE

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.cache import cached_entry
 from harness.errors import HilError
 from harness.io import save_array
 from harness.quiet import native_stderr_shown_on_failure
+
+GOLDEN_FILE = "outputs.npy"
 
 
 class GoldenModel:
@@ -31,7 +34,11 @@ class GoldenModel:
                 )
                 self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise HilError(f"the reference interpreter cannot load the model: {exc}") from None
+            label = "the model" if isinstance(model, bytes) else str(model)
+            raise HilError(
+                f"the reference interpreter (LiteRT's reference kernels, the judge of every output) cannot load "
+                f"{label}: {' '.join(str(exc).split())}"
+            ) from None
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
 
@@ -57,19 +64,18 @@ class GoldenModel:
 
 
 def golden_outputs(model_path: Path, inputs: np.ndarray) -> np.ndarray:
-    """Reference outputs for a stack of inputs, computed once per (model, inputs) and cached."""
-    from harness.paths import cache_dir
-
+    """Reference outputs for a stack of inputs, computed once per (model, inputs) and cached
+    (a sealed entry: a damaged file is recomputed, never judged against)."""
     content = Path(model_path).read_bytes()
     key = hashlib.sha256()
     for part in (content, np.ascontiguousarray(inputs).tobytes(), str(inputs.shape).encode(), _litert_version()):
         key.update(hashlib.sha256(part).digest())
-    path = cache_dir("golden") / f"{key.hexdigest()[:24]}.npy"
-    if path.is_file():
-        return np.load(path, allow_pickle=False)
-    outputs = GoldenModel(content).run(inputs)
-    save_array(path, outputs)
-    return outputs
+
+    def compute(folder: Path) -> None:
+        save_array(folder / GOLDEN_FILE, GoldenModel(content).run(inputs))
+
+    entry = cached_entry("golden", key.hexdigest()[:24], compute)
+    return np.load(entry.path / GOLDEN_FILE, allow_pickle=False)
 
 
 def _litert_version() -> bytes:

@@ -104,6 +104,12 @@ def unpack(data: bytes, max_body: int = MAX_BODY_FIELD) -> Packet:
     return Packet(kind, seq, bytes(data[HEADER.size : HEADER.size + length]))
 
 
+def max_frame_length(max_body: int) -> int:
+    """The longest frame (COBS-encoded packet, without delimiters) a body of `max_body` bytes can make."""
+    packet = OVERHEAD + max_body
+    return packet + packet // 254 + 1
+
+
 def encode_frame(packet: Packet) -> bytes:
     """What goes on the wire, with a leading 0x00 that ends any partial frame at the receiver."""
     return DELIMITER + cobs_encode(pack(packet)) + DELIMITER
@@ -115,20 +121,33 @@ def decode_frame(frame: bytes, max_body: int = MAX_BODY_FIELD) -> Packet:
 
 
 class FrameReader:
-    """Splits a byte stream into frames: feed() what arrives, next_frame() what is complete."""
+    """Splits a byte stream into frames: feed() what arrives, next_frame() what is complete.
 
-    def __init__(self) -> None:
+    It holds at most one frame of `max_frame` bytes (plus what one feed() brings): a device that
+    streams bytes without a delimiter costs a FrameError, not the host's memory."""
+
+    def __init__(self, max_frame: int = max_frame_length(MAX_BODY_FIELD)) -> None:
+        self.max_frame = max_frame
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> None:
         self._buffer += data
 
     def next_frame(self) -> bytes | None:
-        """The next complete non-empty frame (without delimiter), or None until more arrives."""
+        """The next complete non-empty frame (without delimiter), or None until more arrives.
+
+        FrameError when a frame is longer than max_frame; its bytes so far are dropped."""
         while True:
             end = self._buffer.find(0)
             if end < 0:
+                if len(self._buffer) > self.max_frame:
+                    held = len(self._buffer)
+                    self._buffer.clear()
+                    raise FrameError(f"{held} bytes without a frame delimiter, more than a frame's {self.max_frame}")
                 return None
+            if end > self.max_frame:
+                del self._buffer[: end + 1]
+                raise FrameError(f"a frame of {end} bytes, more than the {self.max_frame} max_body allows")
             frame = bytes(self._buffer[:end])
             del self._buffer[: end + 1]
             if frame:  # empty frames are leading delimiters

@@ -21,6 +21,7 @@ from harness.device.link.framing import (
     Packet,
     decode_frame,
     encode_frame,
+    max_frame_length,
 )
 from harness.errors import HilError
 
@@ -64,6 +65,7 @@ class ErrorCode(IntEnum):
 COUNTER_UNITS = {1: "cycles", 2: "instructions", 3: "ns"}
 RESET_REASONS = {1: "power-on", 2: "software", 3: "watchdog", 4: "pin", 5: "other"}
 DTYPES = {1: "int8", 2: "float32", 3: "int32"}
+DTYPE_BYTES = {"int8": 1, "float32": 4, "int32": 4}
 
 _INFO_HEAD = struct.Struct("<HHBIBIH")
 _TENSOR = struct.Struct("<BB6iIfi")
@@ -240,7 +242,17 @@ def _tensor(fields: tuple) -> TensorInfo:
     dims, size, scale, zero_point = rest[:6], rest[6], rest[7], rest[8]
     if rank > 6:
         raise LinkError(f"INFO describes a tensor of rank {rank}; the protocol allows at most 6")
-    return TensorInfo(DTYPES.get(dtype, f"unknown({dtype})"), tuple(dims[:rank]), size, scale, zero_point)
+    if dtype not in DTYPES:
+        raise LinkError(f"INFO describes a tensor of dtype code {dtype}; the protocol knows {sorted(DTYPES)}")
+    shape = tuple(dims[:rank])
+    elements = 1
+    for dim in shape:
+        if dim < 1:
+            raise LinkError(f"INFO describes a tensor of shape {shape}; every dimension must be at least 1")
+        elements *= dim
+    if size != elements * DTYPE_BYTES[DTYPES[dtype]]:
+        raise LinkError(f"INFO describes a {DTYPES[dtype]} tensor of shape {shape} as {size} bytes")
+    return TensorInfo(DTYPES[dtype], shape, size, scale, zero_point)
 
 
 def parse_info(body: bytes) -> DeviceInfo:
@@ -271,6 +283,20 @@ def parse_info(body: bytes) -> DeviceInfo:
         raise LinkError(f"INFO body of {len(body)} bytes is shorter than its fields say") from None
     if at != len(body) or len(sha) != 32 or len(target) != target_length or len(build_id) != build_length:
         raise LinkError(f"INFO body is {len(body)} bytes, its fields add up to {at}")
+    # Every later request is sized from max_body: refuse one that cannot carry the protocol.
+    if max_body < len(body):
+        raise LinkError(
+            f"the device announces max_body {max_body}, less than its own {len(body)}-byte INFO "
+            "(docs/protocol.md: INFO fits max_body); it does not run firmware this harness built"
+        )
+    timed_one_run = _TIMED_HEAD.size + 4 * (1 + layers)
+    if max_body < timed_one_run:
+        raise LinkError(
+            f"the device announces max_body {max_body} and {layers} layers: one TIMED answer needs "
+            f"{timed_one_run} bytes; it does not run firmware this harness built"
+        )
+    if unit not in COUNTER_UNITS:
+        raise LinkError(f"INFO names counter unit {unit}; the protocol knows {sorted(COUNTER_UNITS)}")
     return DeviceInfo(
         protocol_version=version,
         max_body=max_body,
@@ -389,7 +415,12 @@ class LinkClient:
                attempt: _Attempt) -> Packet | None:
         """The response to `seq`, or None when the request must be sent again."""
         while True:
-            frame = self._reader.next_frame()
+            try:
+                frame = self._reader.next_frame()
+            except FrameError as exc:  # longer than any frame the device may send
+                self.stats.bad_frames += 1
+                attempt.last_received = f"a bad frame ({exc})"
+                return None
             if frame is None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -446,6 +477,7 @@ class LinkClient:
 
     def hello(self) -> DeviceInfo:
         self.info = parse_info(self.request(MessageType.HELLO))
+        self._reader.max_frame = max_frame_length(self.info.max_body)
         return self.info
 
     def _device(self) -> DeviceInfo:
@@ -491,9 +523,7 @@ class LinkClient:
         """A timing run on the staged input, split into as many TIME requests as max_body needs."""
         if runs < 1:
             raise ValueError(f"runs must be at least 1, got {runs}")
-        per_request = self.max_runs_per_request()
-        if per_request < 1:
-            raise LinkError(f"{self._device().layer_count} layers' counts do not fit one TIMED response")
+        per_request = self.max_runs_per_request()  # at least 1: parse_info refuses a max_body too small
         totals: list[int] = []
         per_layer: tuple[int, ...] = ()
         while len(totals) < runs:
@@ -509,13 +539,16 @@ class LinkClient:
 
     def read_layer(self, layer: int) -> bytes:
         """One layer's output for the staged input (each request runs the model once more)."""
-        chunk = self._device().max_body - _U32.size
+        info = self._device()
+        chunk = info.max_body - _U32.size
         out = bytearray()
         while True:
             body = self._expect(MessageType.READ_LAYER, _READ_LAYER.pack(layer, len(out), chunk), None, runs=1)
             if len(body) < _U32.size:
                 raise LinkError(f"LAYER_DATA of {len(body)} bytes has no layer size")
             (size,) = _U32.unpack_from(body)
+            if size > info.arena_size:  # a layer's output lives in the arena: more is a device gone wrong
+                raise LinkError(f"layer {layer}: the device says its output is {size} bytes, its arena {info.arena_size}")
             out += body[_U32.size :]
             if len(out) >= size or len(body) == _U32.size:
                 if len(out) != size:
