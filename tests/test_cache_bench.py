@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import shutil
 
+import fault_tally
 import numpy as np
 import pytest
 
 from harness.cli import main
 from harness.paths import cache_dir
 from harness.results.history import load_history
-
-import fault_tally
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc is not installed"),

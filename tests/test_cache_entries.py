@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import shutil
 
+import fault_tally
 import numpy as np
 import pytest
 
 from harness import cache
 from harness.cache import MANIFEST, cached_entry
 from harness.errors import HilError
-
-import fault_tally
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +56,8 @@ DAMAGES = {
     "one bit flipped": (lambda entry: replace_same_size(entry / "data.bin"), "data.bin does not match its checksum"),
     "file deleted": (lambda entry: (entry / "sub" / "more.txt").unlink(), "sub/more.txt is missing"),
     "manifest deleted": (lambda entry: (entry / MANIFEST).unlink(), "no readable checksum manifest"),
-    "manifest garbled": (lambda entry: (entry / MANIFEST).write_text("nonsense\n"), "manifest line 'nonsense' is not '<sha256>  <file>'"),
+    "manifest garbled": (lambda entry: (entry / MANIFEST).write_text("nonsense\n"),
+                         "manifest line 'nonsense' is not '<sha256>  <file>'"),
     "file added": (lambda entry: (entry / "stray.o").write_bytes(b"x"), "stray.o is not in the manifest"),
 }
 
@@ -171,6 +171,7 @@ def test_a_damaged_firmware_image_is_rebuilt_not_reused(capsys, example_compiled
     truncate(image.path)
     again = build_firmware(example_compiled, target)
     assert not again.reused and loaded_code(again.path) == intact  # debug info names the staging folder
-    assert f"note: the cached firmware entry {image.path.parent.name} is damaged (firmware.elf" in capsys.readouterr().err
+    note = f"note: the cached firmware entry {image.path.parent.name} is damaged (firmware.elf"
+    assert note in capsys.readouterr().err
     assert build_firmware(example_compiled, target).reused
     fault_tally.record("cache: damaged firmware image", 1)

@@ -9,12 +9,11 @@ import re
 import shutil
 import subprocess
 
+import fault_tally
 import pytest
 
 from harness.build.sources import ENGINE_CFLAGS
 from harness.paths import FIRMWARE_DIR, PROJECT_ROOT
-
-import fault_tally
 
 HARNESS = PROJECT_ROOT / "tests" / "fuzz" / "link_decoder_fuzz.c"
 RUNS = 100_000  # seconds on one core

@@ -3,6 +3,7 @@ the link's own errors (FrameError, LinkError), never in another exception, a han
 
 from __future__ import annotations
 
+import fault_tally
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,8 +20,6 @@ from harness.device.link.framing import (
     pack,
 )
 from harness.device.link.protocol import LinkClient, LinkError, parse_info
-
-import fault_tally
 
 EXAMPLES = 400
 RUNS = {"examples": 0}

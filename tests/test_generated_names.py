@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tflite_model_edit import edited
 
 from harness.build.host_engine import HostEngine, host_compiler
 from harness.cli import main
@@ -21,7 +22,6 @@ from harness.compiler.graph import parse_model
 from harness.parity.golden import GoldenModel
 
 from example_model import example_model
-from tflite_model_edit import edited
 
 
 @settings(max_examples=25)

@@ -12,12 +12,11 @@ import time
 import tracemalloc
 from dataclasses import dataclass, field
 
+import fault_tally
 import pytest
 
 from harness.device.link.framing import FrameError, FrameReader, Packet, decode_frame, encode_frame, max_frame_length
 from harness.device.link.protocol import LinkClient, LinkError, LinkTimeout, MessageType
-
-import fault_tally
 
 
 @dataclass

@@ -194,10 +194,10 @@ static const hil_quantize_params example_op06_dequantize_params = {
 static hil_status example_invoke(const hil_observer *observer, uint32_t *failed_layer)
 {
     uint8_t *const arena = example_arena;
-    HIL_RUN_LAYER(0u, hil_conv_im2col_s8(&example_op00_conv_2d_params, (const int8_t *)(arena + 2912u), (int8_t *)(arena + 2864u), (void *)(arena + 0u)));
-    HIL_RUN_LAYER(1u, hil_depthwise_conv_3x3_s8(&example_op01_depthwise_conv_2d_params, (const int8_t *)(arena + 2864u), (int8_t *)(arena + 2864u), (void *)(arena + 0u)));
-    HIL_RUN_LAYER(2u, hil_conv_1x1_s8(&example_op02_conv_2d_params, (const int8_t *)(arena + 2864u), (int8_t *)(arena + 2816u), (void *)(arena + 0u)));
-    HIL_RUN_LAYER(3u, hil_mean_s8(&example_op03_mean_params, (const int8_t *)(arena + 2816u), (int8_t *)(arena + 0u)));
+    HIL_RUN_LAYER(0u, hil_conv_im2col_s8(&example_op00_conv_2d_params, (const int8_t *)(arena + 624u), (int8_t *)(arena + 576u), (void *)(arena + 0u)));
+    HIL_RUN_LAYER(1u, hil_depthwise_conv_3x3_s8(&example_op01_depthwise_conv_2d_params, (const int8_t *)(arena + 576u), (int8_t *)(arena + 576u), (void *)(arena + 0u)));
+    HIL_RUN_LAYER(2u, hil_conv_1x1_s8(&example_op02_conv_2d_params, (const int8_t *)(arena + 576u), (int8_t *)(arena + 528u), (void *)(arena + 0u)));
+    HIL_RUN_LAYER(3u, hil_mean_s8(&example_op03_mean_params, (const int8_t *)(arena + 528u), (int8_t *)(arena + 0u)));
     HIL_RUN_LAYER(4u, hil_fully_connected_s8(&example_op04_fully_connected_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 16u)));
     HIL_RUN_LAYER(5u, hil_softmax_s8(&example_op05_softmax_params, (const int8_t *)(arena + 16u), (int8_t *)(arena + 32u)));
     HIL_RUN_LAYER(6u, hil_dequantize_s8_f32(&example_op06_dequantize_params, (const int8_t *)(arena + 32u), (float *)(arena + 0u)));
@@ -205,9 +205,9 @@ static hil_status example_invoke(const hil_observer *observer, uint32_t *failed_
 }
 
 static const hil_layer_info example_layers[7] = {
-    {"op00_conv_2d", "CONV_2D", 2864u, 48u, 432u},
-    {"op01_depthwise_conv_2d", "DEPTHWISE_CONV_2D", 2864u, 48u, 432u},
-    {"op02_conv_2d", "CONV_2D", 2816u, 96u, 384u},
+    {"op00_conv_2d", "CONV_2D", 576u, 48u, 432u},
+    {"op01_depthwise_conv_2d", "DEPTHWISE_CONV_2D", 576u, 48u, 432u},
+    {"op02_conv_2d", "CONV_2D", 528u, 96u, 384u},
     {"op03_mean", "MEAN", 0u, 8u, 96u},
     {"op04_fully_connected", "FULLY_CONNECTED", 16u, 3u, 24u},
     {"op05_softmax", "SOFTMAX", 32u, 3u, 3u},
@@ -219,7 +219,7 @@ const hil_model example_model = {
     .sha256 = EXAMPLE_SHA256,
     .arena = example_arena,
     .arena_size = EXAMPLE_ARENA_SIZE,
-    .input = {HIL_DTYPE_INT8, 4u, {1, 8, 6, 1, 0, 0}, 48u, 2912u, 0.05000000074505806f, 35},
+    .input = {HIL_DTYPE_INT8, 4u, {1, 8, 6, 1, 0, 0}, 48u, 624u, 0.05000000074505806f, 35},
     .output = {HIL_DTYPE_FLOAT32, 2u, {1, 3, 0, 0, 0, 0}, 12u, 0u, 0.0f, 0},
     .layer_count = 7u,
     .layers = example_layers,

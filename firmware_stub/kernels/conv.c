@@ -102,8 +102,8 @@ static hil_status check_packed(const hil_conv_packed_params *p, const int8_t *in
 }
 
 /*
- * The packed kernels take the output pixels in chunks of up to hil_conv_chunk_pixels(K4) (16 for
- * K <= 512). On the DSP path each chunk's taps are widened to int16 once, and each channel pair's
+ * The packed kernels take the output pixels in chunks of up to chunk_pixels(K4, pixels) (64 for
+ * K <= 256). On the DSP path each chunk's taps are widened to int16 once, and each channel pair's
  * filter once per chunk; every pair of pixels x pair of channels then costs per group of 4 taps
  * 4 LDRD and 8 SMLAD. The accumulators of one channel pair for the chunk are requantized together.
  */
@@ -298,26 +298,28 @@ static void mac_1x2(const uint32_t *x, const uint32_t *w, int32_t groups, int32_
 
 #endif /* HIL_DSP */
 
-/* Pixels per chunk for K4 taps (the compiler sizes the scratch with the same rule). */
-static int32_t chunk_pixels(int32_t k4)
+/* Pixels per chunk for K4 taps and a layer of `pixels` output pixels (per image for im2col): the
+ * compiler sizes the scratch with the same rule (hil_conv.h). */
+static int32_t chunk_pixels(int32_t k4, int32_t pixels)
 {
-    const int32_t pixels = (16384 / k4) & ~1;
-    return pixels < 2 ? 2 : (pixels > 64 ? 64 : pixels);
+    int32_t chunk = (16384 / k4) & ~1;
+    chunk = chunk > 64 ? 64 : chunk;
+    chunk = chunk > pixels + (pixels & 1) ? pixels + (pixels & 1) : chunk;
+    return chunk < 2 ? 2 : chunk;
 }
 
-/* Scratch of the DSP path, in this order: accumulators, a widened channel pair, widened taps. */
-static size_t chunk_scratch_bytes(int32_t k4)
+/* Scratch of the DSP path for chunks of `chunk` pixels: accumulators, a widened channel pair, widened taps. */
+static size_t chunk_scratch_bytes(int32_t k4, int32_t chunk)
 {
-    const int32_t pixels = chunk_pixels(k4);
-    return (size_t)8 * pixels + (size_t)4 * k4 + (size_t)2 * pixels * k4;
+    return (size_t)8 * chunk + (size_t)4 * k4 + (size_t)2 * chunk * k4;
 }
 
 /*
- * Every output channel of `pixels` (1 ..= chunk_pixels) output pixels whose taps are the k int8
- * values at rows + q * row_stride, written to out + q * output.c. `scratch`: chunk_scratch_bytes.
+ * Every output channel of `pixels` (1 ..= chunk) output pixels whose taps are the k int8 values at
+ * rows + q * row_stride, written to out + q * output.c. `scratch`: chunk_scratch_bytes(K4, chunk).
  */
 static void conv_chunk(const hil_conv_packed_params *p, const int8_t *rows, size_t row_stride, int32_t k,
-                       int32_t pixels, int8_t *out, void *scratch, int uniform)
+                       int32_t chunk, int32_t pixels, int8_t *out, void *scratch, int uniform)
 {
     const int32_t k4 = round_up_4(k), out_c = p->output.c;
     const int8_t *w = p->packed_filter;
@@ -326,7 +328,7 @@ static void conv_chunk(const hil_conv_packed_params *p, const int8_t *rows, size
     int32_t oc = 0;
 #if HIL_DSP
     const int32_t groups = k4 / 4, pairs = (pixels + 1) / 2;
-    uint32_t *filter = (uint32_t *)(acc + 2 * chunk_pixels(k4));
+    uint32_t *filter = (uint32_t *)(acc + 2 * chunk);
     uint32_t *taps = filter + k4;
     for (int32_t j = 0; j < pairs; ++j) {
         const int8_t *a = rows + (size_t)(2 * j) * row_stride;
@@ -359,6 +361,7 @@ static void conv_chunk(const hil_conv_packed_params *p, const int8_t *rows, size
         }
     }
 #else
+    (void)chunk; /* the portable path keeps only its accumulators in the scratch */
     /* Scalar MACs over the same packed filter: channel oc's tap i is at w + (i / 4) * step + i % 4. */
     for (; oc < out_c; ++oc) {
         const int pair = (oc & 1) == 0 && oc + 1 < out_c;
@@ -393,7 +396,7 @@ hil_status hil_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input,
         return HIL_ERROR_UNSUPPORTED;
     }
     const int32_t pixels = p->output.n * p->output.h * p->output.w;
-    const int32_t in_c = p->input.c, out_c = p->output.c, chunk = chunk_pixels(round_up_4(in_c));
+    const int32_t in_c = p->input.c, out_c = p->output.c, chunk = chunk_pixels(round_up_4(in_c), pixels);
     const int uniform = uniform_right_shifts(p);
     for (int32_t px = 0; px < pixels; px += chunk) {
         const int32_t count = pixels - px < chunk ? pixels - px : chunk;
@@ -406,7 +409,7 @@ hil_status hil_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input,
         memcpy(copy, rows, (size_t)count * in_c);
         rows = copy;
 #endif
-        conv_chunk(p, rows, (size_t)in_c, in_c, count, output + (size_t)px * out_c, scratch, uniform);
+        conv_chunk(p, rows, (size_t)in_c, in_c, chunk, count, output + (size_t)px * out_c, scratch, uniform);
     }
     return HIL_OK;
 }
@@ -459,9 +462,9 @@ hil_status hil_conv_im2col_s8(const hil_conv_packed_params *p, const int8_t *inp
         return status;
     }
     const hil_shape4 out = p->output;
-    const int32_t k = p->filter.h * p->filter.w * p->filter.c, k4 = round_up_4(k), chunk = chunk_pixels(k4);
-    int8_t *taps = (int8_t *)scratch + chunk_scratch_bytes(k4); /* chunk rows of K4 gathered taps */
     const int32_t pixels = out.h * out.w;
+    const int32_t k = p->filter.h * p->filter.w * p->filter.c, k4 = round_up_4(k), chunk = chunk_pixels(k4, pixels);
+    int8_t *taps = (int8_t *)scratch + chunk_scratch_bytes(k4, chunk); /* chunk rows of K4 gathered taps */
     const int uniform = uniform_right_shifts(p);
     for (int32_t b = 0; b < out.n; ++b) {
         int8_t *out_image = output + (size_t)b * pixels * out.c;
@@ -470,7 +473,7 @@ hil_status hil_conv_im2col_s8(const hil_conv_packed_params *p, const int8_t *inp
             for (int32_t q = 0; q < count; ++q) {
                 gather_taps(p, input, b, (px + q) / out.w, (px + q) % out.w, taps + (size_t)q * k4);
             }
-            conv_chunk(p, taps, (size_t)k4, k, count, out_image + (size_t)px * out.c, scratch, uniform);
+            conv_chunk(p, taps, (size_t)k4, k, chunk, count, out_image + (size_t)px * out.c, scratch, uniform);
         }
     }
     return HIL_OK;

@@ -116,16 +116,17 @@ def round_up_4(value: int) -> int:
     return (value + 3) // 4 * 4
 
 
-def chunk_pixels(k4: int) -> int:
-    """Output pixels per chunk of the packed kernels (the same rule as conv.c's chunk_pixels)."""
-    return min(max((16384 // k4) & ~1, 2), 64)
+def chunk_pixels(k4: int, pixels: int) -> int:
+    """Output pixels per chunk of the packed kernels, for a layer of `pixels` output pixels (per
+    image for im2col): the same rule as conv.c's chunk_pixels."""
+    return max(min((16384 // k4) & ~1, 64, pixels + pixels % 2), 2)
 
 
-def packed_scratch_bytes(k4: int, im2col: bool) -> int:
+def packed_scratch_bytes(k4: int, pixels: int, im2col: bool) -> int:
     """The packed kernels' scratch (hil_conv.h): a chunk's accumulators for one channel pair, the
     pair's filter widened to int16, the chunk's taps widened; im2col also gathers the taps."""
-    pixels = chunk_pixels(k4)
-    return 8 * pixels + 4 * k4 + 2 * pixels * k4 + (pixels * k4 if im2col else 0)
+    chunk = chunk_pixels(k4, pixels)
+    return 8 * chunk + 4 * k4 + 2 * chunk * k4 + (chunk * k4 if im2col else 0)
 
 
 def pack_filter(filters: np.ndarray) -> np.ndarray:
@@ -216,7 +217,9 @@ def lower_conv(op: Operator, graph: Graph) -> KernelCall:
             {**shapes, **packed_params(inp, filters, pack_filter(filters), quantization)},
             inputs=[inp.index],
             outputs=[out.index],
-            scratch_bytes=packed_scratch_bytes(k4, im2col=not is_pointwise),
+            scratch_bytes=packed_scratch_bytes(
+                k4, out_shape.h * out_shape.w * (out_shape.n if is_pointwise else 1), im2col=not is_pointwise
+            ),
             macs=macs,
             # hil_conv.h: in place when the input starts at least (output - input) bytes after the output
             in_place=InPlaceRule(min_tail=max(0, out.nbytes - inp.nbytes)) if is_pointwise else None,

@@ -548,7 +548,9 @@ class LinkClient:
                 raise LinkError(f"LAYER_DATA of {len(body)} bytes has no layer size")
             (size,) = _U32.unpack_from(body)
             if size > info.arena_size:  # a layer's output lives in the arena: more is a device gone wrong
-                raise LinkError(f"layer {layer}: the device says its output is {size} bytes, its arena {info.arena_size}")
+                raise LinkError(
+                    f"layer {layer}: the device says its output is {size} bytes, its arena {info.arena_size}"
+                )
             out += body[_U32.size :]
             if len(out) >= size or len(body) == _U32.size:
                 if len(out) != size:
