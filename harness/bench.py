@@ -22,10 +22,9 @@ from harness.errors import HilError
 from harness.inputs import reference_patches
 from harness.parity.golden import golden_outputs
 from harness.parity.metrics import parity_metrics
-from harness.results.history import append_history
-from harness.results.record import RunData, latency_record, run_json, utc_now, writable_results_dir, write_run
+from harness.results.record import RunData, latency_record, publish_run, utc_now, writable_results_dir
 from harness.results.report import inference_text, write_report_files
-from harness.results.schema import FOOTPRINT_KEYS, validate_run
+from harness.results.schema import FOOTPRINT_KEYS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,11 +93,7 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
         throughput={"patches_per_second": options.patches / run.seconds},
         footprint=measure_footprint(image, stack).to_json(),
     )
-    record = run_json(data)
-    validate_run(record, data.run_id)  # a record the readers would refuse is never written
-    folder = write_run(results_dir, data, write_report_files)
-    append_history(results_dir, record)
-    return folder, record
+    return publish_run(results_dir, data, write_report_files)
 
 
 def summary_tables(record: dict, folder: Path) -> list[Table]:
