@@ -37,8 +37,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from harness.compiler import compile_file
     from harness.compiler.compile import check_fits
     from harness.compiler.plan_report import format_plan
+    from harness.io import check_output_folder
     from harness.targets import load_target
 
+    if args.output:
+        check_output_folder(args.output, "-o")
     started = time.perf_counter()
     model = compile_file(_model_path(args.model), _model_name(args))
     if args.target:
@@ -63,8 +66,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     from harness.build.footprint import measure_footprint
     from harness.compiler import compile_file
     from harness.compiler.compile import check_fits
+    from harness.io import check_output_folder
     from harness.targets import load_target
 
+    check_output_folder(args.output, "-o")
     target = load_target(args.target)
     model = compile_file(_model_path(args.model), _model_name(args))
     check_fits(model, target)
@@ -80,9 +85,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from harness.io import write_atomically
+    from harness.io import check_writable_file, write_atomically
     from harness.models import yamnet256
 
+    check_writable_file(args.output)  # before a rebuild's minutes, not after
     arguments = (args.classes, args.seed)
     if args.rebuild:
         model, how = yamnet256.build_yamnet256(*arguments), "built now"
