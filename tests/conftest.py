@@ -49,3 +49,12 @@ def default_model_path() -> Path:
     from harness.models.yamnet256 import default_model_path as packaged
 
     return packaged()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault campaign's table (tests/fault_ledger.py), when faults were injected."""
+    from fault_ledger import LEDGER, table
+
+    if LEDGER:
+        terminalreporter.write_sep("=", "fault campaign")
+        terminalreporter.write_line(table())
