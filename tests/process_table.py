@@ -33,6 +33,21 @@ def emulators_of(parent: int) -> list[int]:
     return found
 
 
+def emulator_serving(port: int) -> int:
+    """The one QEMU process whose UART0 link is served on 127.0.0.1:`port`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None and stat[0].startswith("qemu-system"):
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(f"id=u0,host=127.0.0.1,port={port},".encode() in part for part in command):
+                found.append(int(entry.name))
+    (pid,) = found
+    return pid
+
+
 def process_group(pid: int) -> int | None:
     try:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])

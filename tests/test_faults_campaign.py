@@ -36,7 +36,7 @@ from harness.device.link.protocol import LinkClient
 from harness.device.loaders import qemu
 from harness.results.history import load_history
 from lossy_transport import LossyTransport
-from process_table import emulators_of, process_group, running
+from process_table import emulator_serving, emulators_of, process_group, running
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc is not installed"),
@@ -76,10 +76,11 @@ def left_behind(results: Path) -> list[str]:
 
 def account(fault: str, results: Path, before: set[str], code: int, expected: int, emulators: list[int],
             injections: int = 1) -> None:
-    """Count what the injection(s) cost, record it, and fail the test on any of it."""
+    """Count what the injection(s) cost, record it, and fail the test on any of it.
+    `emulators`: the QEMU processes the run used, each of which must have ended."""
     after = recorded(results)
     lost = len(before - after) + (1 if code in (0, 1) and len(after - before) != 1 else 0)
-    orphans = sum(running(pid) for pid in emulators) + len([p for p in emulators_of(os.getpid()) if running(p)])
+    orphans = sum(running(pid) for pid in emulators)
     wrong = int(code != expected)
     record(fault, injections=injections, lost=lost, orphans=orphans, wrong=wrong)
     assert (lost, orphans, wrong) == (0, 0, 0), f"{fault}: exit {code} (expected {expected}), lost {lost}, " \
@@ -88,13 +89,13 @@ def account(fault: str, results: Path, before: set[str], code: int, expected: in
 
 
 def on_inference(monkeypatch, number: int, action) -> list[int]:
-    """Run action(emulator pid) just before the number-th INFER; the pids it acted on."""
+    """Run action(emulator pid) just before the number-th INFER; the emulators it acted on."""
     original, calls, acted = LinkClient.infer, [], []
 
     def infer(client):
         calls.append(1)
         if len(calls) == number:
-            (pid,) = emulators_of(os.getpid())
+            pid = emulator_serving(int(client.name.rsplit(":", 1)[1]))  # socket://127.0.0.1:PORT
             action(pid)
             acted.append(pid)
         return original(client)
@@ -103,18 +104,20 @@ def on_inference(monkeypatch, number: int, action) -> list[int]:
     return acted
 
 
-def test_emulator_killed_mid_run_is_a_device_failure(monkeypatch, capsys, results, example_model_path):
+@pytest.mark.parametrize("at", [1, 3, PATCHES])
+def test_emulator_killed_mid_run_is_a_device_failure(monkeypatch, capsys, results, example_model_path, at):
     before = recorded(results)
-    acted = on_inference(monkeypatch, 3, lambda pid: os.kill(pid, signal.SIGKILL))
+    acted = on_inference(monkeypatch, at, lambda pid: os.kill(pid, signal.SIGKILL))
     code = main(bench_args(example_model_path, results))
     err = capsys.readouterr().err
-    assert acted and "device failure" in err and "Traceback" not in err
+    assert acted and "device failure" in err and "Traceback" not in err, err
     account("emulator killed (SIGKILL)", results, before, code, EXIT_DEVICE_FAILED, acted)
 
 
-def test_emulator_stopped_mid_run_is_a_device_failure(monkeypatch, capsys, results, example_model_path):
+@pytest.mark.parametrize("at", [1, 4])
+def test_emulator_stopped_mid_run_is_a_device_failure(monkeypatch, capsys, results, example_model_path, at):
     before = recorded(results)
-    acted = on_inference(monkeypatch, 2, lambda pid: os.kill(pid, signal.SIGSTOP))
+    acted = on_inference(monkeypatch, at, lambda pid: os.kill(pid, signal.SIGSTOP))
     code = main(bench_args(example_model_path, results))
     err = capsys.readouterr().err
     assert acted and "no valid answer to INFER" in err
@@ -134,7 +137,8 @@ def _qmp(path: Path, command: str) -> None:
                 assert "error" not in reply, reply
 
 
-def test_device_reset_mid_run_is_a_device_failure(monkeypatch, capsys, results, example_model_path, tmp_path):
+@pytest.mark.parametrize("at", [1, 3, PATCHES])
+def test_device_reset_mid_run_is_a_device_failure(monkeypatch, capsys, results, example_model_path, tmp_path, at):
     """The board resets (QEMU's system_reset) between an upload and its INFER: the fresh device has
     no input, refuses INFER, and the run stops as a device failure, never as a parity verdict."""
     control = tmp_path / "qmp.sock"
@@ -142,7 +146,7 @@ def test_device_reset_mid_run_is_a_device_failure(monkeypatch, capsys, results, 
     monkeypatch.setattr(qemu.QemuLoader, "command", lambda self, image, port: [
         *command(self, image, port), "-qmp", f"unix:{control},server=on,wait=off"])
     before = recorded(results)
-    acted = on_inference(monkeypatch, 3, lambda pid: _qmp(control, "system_reset"))
+    acted = on_inference(monkeypatch, at, lambda pid: _qmp(control, "system_reset"))
     code = main(bench_args(example_model_path, results))
     err = capsys.readouterr().err
     assert acted and "input not fully written" in err
@@ -162,10 +166,11 @@ def test_a_link_port_already_in_use_is_retried(monkeypatch, capsys, results, exa
             return offered[-1]
 
         monkeypatch.setattr(qemu, "_free_loopback_port", first_the_taken_port)
+        used = on_inference(monkeypatch, 1, lambda pid: None)
         code = main(bench_args(example_model_path, results))
     assert len(offered) == 2 and offered[0] == taken
     capsys.readouterr()
-    account("link port already in use", results, before, code, 0, [])
+    account("link port already in use", results, before, code, 0, used)
 
 
 def test_a_lossy_link_keeps_every_verdict(monkeypatch, capsys, results, example_model_path):
@@ -183,14 +188,14 @@ def test_a_lossy_link_keeps_every_verdict(monkeypatch, capsys, results, example_
         wrapped[0].drop_rate = wrapped[0].corrupt_rate = 0.004
 
     monkeypatch.setattr(session, "open_port", lossy)
-    on_inference(monkeypatch, 1, damage)
+    used = on_inference(monkeypatch, 1, damage)
     before = recorded(results)
     code = main(bench_args(example_model_path, results, patches=30))
     capsys.readouterr()
     (link,) = wrapped
     dropped, corrupted = link.sent.dropped + link.received.dropped, link.sent.corrupted + link.received.corrupted
     assert dropped and corrupted and link.sent.dropped + link.sent.corrupted
-    account("link bytes dropped or corrupted (both ways)", results, before, code, 0, [],
+    account("link bytes dropped or corrupted (both ways)", results, before, code, 0, used,
             injections=dropped + corrupted)
     (run,) = recorded(results) - before
     assert json.loads((results / run / "run.json").read_text())["parity"]["retransmits"] > 0
@@ -290,11 +295,17 @@ def test_concurrent_runs_on_one_cache_and_one_results_folder(tmp_path, example_m
     runs = [subprocess.Popen([sys.executable, "-m", "harness.cli", *bench_args(example_model_path, results)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
             for _ in range(3)]
-    codes, errors = zip(*((run.wait(timeout=300), run.stderr.read()) for run in runs))
+    seen: set[int] = set()  # the emulators of the three, as the process table shows them
+    deadline = time.monotonic() + 300
+    while any(run.poll() is None for run in runs) and time.monotonic() < deadline:
+        seen.update(pid for run in runs for pid in emulators_of(run.pid))
+        time.sleep(0.02)
+    codes, errors = zip(*((run.wait(timeout=1), run.stderr.read()) for run in runs))
     after = recorded(results)
     lost = 3 - len(after)
     wrong = sum(code != 0 for code in codes)
-    orphans = sum(len(emulators_of(run.pid)) for run in runs)
+    orphans = sum(running(pid) for pid in seen)
+    assert len(seen) >= 3  # each run's emulator was seen, so the orphan count means something
     record("concurrent runs (3 on one cache and results folder)", injections=3, lost=lost, orphans=orphans,
            wrong=wrong)
     assert (lost, orphans, wrong) == (0, 0, 0), errors
@@ -304,19 +315,21 @@ def test_concurrent_runs_on_one_cache_and_one_results_folder(tmp_path, example_m
 
 # --- the results disk: full, read-only ------------------------------------------------------------
 
-def test_a_full_results_disk_loses_nothing_already_kept(tmp_path, capsys, example_model_path):
+def test_a_full_results_disk_loses_nothing_already_kept(tmp_path, capsys, monkeypatch, example_model_path):
     with small_disk(tmp_path / "disk", "2m") as disk:
         results = disk / "results"
         assert main(bench_args(example_model_path, results)) == 0
         before = recorded(results)
         history = (results / "history.csv").read_bytes()
         filler = fill(disk)
+        used = on_inference(monkeypatch, 1, lambda pid: None)
         code = main(bench_args(example_model_path, results))
         err = capsys.readouterr().err
         last = err.strip().splitlines()[-1]
         assert last.startswith("hil bench: error:") and "No space left on device" in last and "Traceback" not in err
         assert (results / "history.csv").read_bytes() == history
-        account("results disk full", results, before, code, EXIT_BAD_INPUT, [])
+        account("results disk full", results, before, code, EXIT_BAD_INPUT, used)
+        monkeypatch.undo()
         filler.unlink()
         assert main(bench_args(example_model_path, results)) == 0  # space again: the next run lands
         assert len(recorded(results)) == 2
