@@ -23,10 +23,9 @@ from harness.inputs import reference_patches
 from harness.parity.golden import golden_outputs
 from harness.parity.localize import first_difference, first_differing_patch
 from harness.parity.metrics import parity_metrics
-from harness.results.history import append_history
-from harness.results.record import RunData, latency_record, run_json, utc_now, writable_results_dir, write_run
+from harness.results.record import RunData, latency_record, publish_run, utc_now, writable_results_dir
 from harness.results.report import first_difference_text, inference_text, io_text, link_text, write_report_files
-from harness.results.schema import FOOTPRINT_KEYS, validate_run
+from harness.results.schema import FOOTPRINT_KEYS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,11 +99,7 @@ def bench(options: BenchOptions, console: Console) -> tuple[Path, dict]:
         throughput={"patches_per_second": options.patches / run.seconds, "bytes_per_patch": inputs[0].nbytes},
         footprint=measure_footprint(image, stack).to_json(),
     )
-    record = run_json(data)
-    validate_run(record, data.run_id)  # a record the readers would refuse is never written
-    folder = write_run(results_dir, data, write_report_files)
-    append_history(results_dir, record)
-    return folder, record
+    return publish_run(results_dir, data, write_report_files)
 
 
 def summary_tables(record: dict, folder: Path) -> list[Table]:

@@ -37,9 +37,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from harness.compiler import compile_graph, read_model
     from harness.compiler.compile import check_fits
     from harness.compiler.plan_report import format_plan
+    from harness.io import check_output_folder
     from harness.parity.golden import GoldenModel
     from harness.targets import load_target
 
+    if args.output:
+        check_output_folder(args.output, "-o")
     started = time.perf_counter()
     path = _model_path(args.model)
     graph = read_model(path)  # the file's own problems first, in the parser's words
@@ -67,8 +70,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     from harness.build.footprint import measure_footprint
     from harness.compiler import compile_file
     from harness.compiler.compile import check_fits
+    from harness.io import check_output_folder
     from harness.targets import load_target
 
+    check_output_folder(args.output, "-o")
     target = load_target(args.target)
     model = compile_file(_model_path(args.model), _model_name(args))
     check_fits(model, target)
@@ -84,9 +89,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from harness.io import write_atomically
+    from harness.io import check_writable_file, write_atomically
     from harness.models import yamnet256
 
+    check_writable_file(args.output)  # before a rebuild's minutes, not after
     arguments = (args.classes, args.seed)
     if args.rebuild:
         model, how = yamnet256.build_yamnet256(*arguments), "built now"
@@ -392,16 +398,70 @@ def _add_baseline_command(commands) -> None:
     save.set_defaults(run=cmd_baseline_save)
 
 
+# Exit codes (docs/exit-codes.md): each means one thing on every command.
+EXIT_OK = 0
+# 1: the command's own negative answer: a parity failure (bench), a regression (compare), no board
+# found (boards scan); EXIT_REGRESSION and EXIT_NOTHING_FOUND above. 3: compare's "not comparable".
+EXIT_BAD_INPUT = 2  # the input or the setup is wrong; the one line says what to change
+EXIT_DEVICE_FAILED = 4  # the device or its link failed during the run: no verdict was reached
+EXIT_INTERNAL_ERROR = 5  # a bug in hil: the traceback is printed, to be reported
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as a shell reports it
+EXIT_TERMINATED = 143  # SIGTERM (128 + SIGTERM), e.g. from a CI runner or a supervisor
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so it unwinds as on Ctrl-C: every loader's stop() runs."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM raises Terminated while the command runs (only the main thread may set handlers)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _failure_code(exc: HilError) -> int:
+    from harness.device.link.protocol import LinkError
+
+    return EXIT_DEVICE_FAILED if isinstance(exc, LinkError) else EXIT_BAD_INPUT
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        with _sigterm_unwinds():
+            return args.run(args)
     except HilError as exc:
-        print(f"hil {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        code = _failure_code(exc)
+        kind = "device failure" if code == EXIT_DEVICE_FAILED else "error"
+        print(f"hil {args.command}: {kind}: {exc}", file=sys.stderr)
+        return code
+    except Terminated:
+        print(f"hil {args.command}: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print(f"hil {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        print(f"hil {args.command}: internal error (a bug in hil {__version__}; please report it with the "
+              f"traceback above)", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ class Row:
 TALLY: dict[str, Row] = defaultdict(Row)
 
 
-def record(fault_class: str, injections: int, *, lost: int = 0, orphans: int = 0, wrong_verdicts: int = 0) -> None:
+def record(fault_class: str, injections: int = 1, *, lost: int = 0, orphans: int = 0, wrong_verdicts: int = 0) -> None:
     row = TALLY[fault_class]
     row.injections += injections
     row.lost_results += lost

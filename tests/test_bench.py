@@ -6,7 +6,7 @@ import os
 import pytest
 
 from harness.cli import main
-from harness.results.history import load_history
+from harness.results.history import LOCK_FILE, load_history
 from harness.results.schema import load_run
 
 from example_model import example_model
@@ -82,4 +82,5 @@ def test_a_run_that_fails_while_writing_leaves_no_directory(capsys, model_file, 
     monkeypatch.setattr(bench_module, "write_report_files", failing_report)
     code, _, err = bench(capsys, model_file, tmp_path / "results")
     assert code == 2 and "disk full" in err
-    assert [p.name for p in (tmp_path / "results").iterdir()] == []  # no run, no staging folder, no history
+    left = [p.name for p in (tmp_path / "results").iterdir()]
+    assert left == [LOCK_FILE]  # no run, no staging folder, no history; only the folder's lock

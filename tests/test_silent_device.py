@@ -66,7 +66,7 @@ def test_hil_bench_reports_a_stopped_emulator_within_its_inference_timeout(
     code = main(["bench", "--model", str(example_model_path), "--patches", "3", "--results-dir", str(tmp_path)])
     reported = time.monotonic()
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 4  # a device failure (docs/exit-codes.md)
     assert "no valid answer to INFER" in err and "Traceback" not in err
     (url, when), = stopped
     assert limit <= reported - when < limit + MARGIN_S

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import io
 import math
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,16 +70,21 @@ def _cell(value) -> str:
 
 def append_history(results_dir: Path | str, run: dict) -> Path:
     """Add the run's row to results_dir/history.csv (created with its header if absent)."""
+    with results_lock(Path(results_dir)):
+        return add_history_row(results_dir, run)
+
+
+def add_history_row(results_dir: Path | str, run: dict) -> Path:
+    """append_history for a caller that already holds results_lock(results_dir)."""
     run = validate_run(run, f"run {run.get('run_id', '?')}" if isinstance(run, dict) else "run")
     path = history_path(results_dir)
-    with _locked(Path(results_dir)):
-        existing = _read_text_cells(path) if path.exists() else pd.DataFrame(columns=list(COLUMNS), dtype=object)
-        _parse(existing, path)  # refuse to extend a file whose values are not readable
-        if run["run_id"] in set(existing["run_id"]):
-            raise HilError(f"{path}: run {run['run_id']} is already in the history")
-        row = pd.DataFrame([{k: _cell(v) for k, v in history_row(run).items()}], columns=list(COLUMNS), dtype=object)
-        table = pd.concat([existing, row], ignore_index=True) if len(existing) else row
-        write_atomically(path, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
+    existing = _read_text_cells(path) if path.exists() else pd.DataFrame(columns=list(COLUMNS), dtype=object)
+    _parse(existing, path)  # refuse to extend a file whose values are not readable
+    if run["run_id"] in set(existing["run_id"]):
+        raise HilError(f"{path}: run {run['run_id']} is already in the history")
+    row = pd.DataFrame([{k: _cell(v) for k, v in history_row(run).items()}], columns=list(COLUMNS), dtype=object)
+    table = pd.concat([existing, row], ignore_index=True) if len(existing) else row
+    write_atomically(path, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
     return path
 
 
@@ -103,7 +109,8 @@ def _read_text_cells(path: Path) -> pd.DataFrame:
     """The file's cells as strings, after checking its header and that every row has every column."""
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = [row for row in csv.reader(f) if row]
+            text = f.read()
+        rows = [row for row in csv.reader(io.StringIO(text)) if row]
     except UnicodeDecodeError:
         raise _corrupt(path, "not UTF-8 text") from None
     except csv.Error as exc:
@@ -114,9 +121,16 @@ def _read_text_cells(path: Path) -> pd.DataFrame:
         raise _corrupt(path, "empty, without the header line")
     if tuple(rows[0]) != COLUMNS:
         raise _corrupt(path, f"its header is not the columns of docs/results.md: {','.join(rows[0])[:200]}")
+    if "\r" in text:  # hil writes "\n" only: the file was edited or copied elsewhere
+        line = text[:text.index("\r")].count("\n") + 1
+        raise _corrupt(path, f"line {line} ends with CRLF or holds a carriage return; hil writes LF line ends")
+    seen: dict[str, int] = {}
     for number, row in enumerate(rows[1:], start=1):
         if len(row) != len(COLUMNS):
             raise _corrupt(path, f"row {number} has {len(row)} fields, not {len(COLUMNS)}")
+        if row[0] in seen:
+            raise _corrupt(path, f"rows {seen[row[0]]} and {number} are the same run {row[0]}")
+        seen[row[0]] = number
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
@@ -154,8 +168,9 @@ def _parse(cells: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 @contextmanager
-def _locked(results_dir: Path):
-    """Serialise appends from concurrent runs sharing a results folder."""
+def results_lock(results_dir: Path):
+    """Serialise the runs sharing a results folder while they choose a run id, write their run
+    folder and append their history row (harness/results/record.py)."""
     if not results_dir.is_dir():
         raise HilError(f"the results folder {results_dir} does not exist")
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -20,7 +21,8 @@ from harness.compiler.codegen import layer_name
 from harness.compiler.graph import Tensor
 from harness.device.link.protocol import DeviceInfo
 from harness.errors import HilError
-from harness.results.schema import DATE_FORMAT, SCHEMA_VERSION
+from harness.results.history import add_history_row, load_history, results_lock
+from harness.results.schema import DATE_FORMAT, SCHEMA_VERSION, validate_run
 
 RUN_TIME_FORMAT = "%Y%m%dT%H%M%SZ"  # the start time in every run id and run folder name
 
@@ -42,11 +44,13 @@ class RunData:
 
     @property
     def run_id(self) -> str:
+        """The id the run has unless another run in its results folder took it (publish_run)."""
         return run_id(self.started, self.image.target.id, self.image.model.name)
 
 
 def run_id(started: datetime, target: str, model_name: str) -> str:
-    """A bench run's id and folder name: <UTC start>_<target>_<model>."""
+    """A bench run's id and folder name: <UTC start>_<target>_<model> (publish_run makes the start
+    <UTC start>-2, -3... for the later runs that started in the same second)."""
     return f"{started.strftime(RUN_TIME_FORMAT)}_{target}_{model_name}"
 
 
@@ -108,10 +112,10 @@ def latency_record(unit: str, totals: tuple[int, ...], per_layer: tuple[int, ...
     }
 
 
-def run_json(data: RunData) -> dict:
+def run_json(data: RunData, run_id: str) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
-        "run_id": data.run_id,
+        "run_id": run_id,
         "environment": environment(data.image, data.started),
         "device": device_record(data.device),
         "parity": data.parity,
@@ -122,34 +126,69 @@ def run_json(data: RunData) -> dict:
 
 
 def writable_results_dir(results_dir: Path) -> Path:
+    """The results folder, checked before any work: it exists or is created, is writable, and its
+    history is readable, so a run never learns only at its end that it cannot be kept."""
     try:
         results_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HilError(f"cannot create the results folder {results_dir}: {exc.strerror}") from None
     if not os.access(results_dir, os.W_OK | os.X_OK):
         raise HilError(f"the results folder {results_dir} is not writable; pass --results-dir with one that is")
+    load_history(results_dir)  # a corrupt history.csv is reported now, with what to do about it
     return results_dir
 
 
-def write_run(results_dir: Path, data: RunData, extra_files) -> Path:
-    """Write the run into a temporary folder, then rename it: a failed run leaves no directory.
+def publish_run(results_dir: Path, data: RunData, extra_files) -> tuple[Path, dict]:
+    """Give the run an id no other run in results_dir has, write its folder, append its history row.
 
-    `extra_files(folder, record)` adds the report and chart before the rename."""
-    record = run_json(data)
-    final = results_dir / data.run_id
-    if final.exists():
-        raise HilError(f"{final} already exists (two runs in one second?); run again")
-    staging = Path(tempfile.mkdtemp(prefix=f".{data.run_id}.", dir=results_dir))
+    All three happen under the results folder's lock, so runs starting in the same second (one
+    process each, or concurrent pytest sessions) get distinct ids: the second is <time>Z-2_..., and
+    so on. `extra_files(folder, record)` adds the report and chart. A failure (a full disk, say)
+    leaves neither a folder nor a row, and says so in one line."""
+    with results_lock(results_dir):
+        _remove_stale_staging(results_dir)
+        taken = set(load_history(results_dir)["run_id"].dropna())
+        base = data.run_id
+        ids = (base if n == 1 else base.replace("Z_", f"Z-{n}_", 1) for n in itertools.count(1))
+        chosen = next(i for i in ids if i not in taken and not (results_dir / i).exists())
+        record = run_json(data, chosen)
+        validate_run(record, chosen)  # a record the readers would refuse is never written
+        folder = _write_folder(results_dir / chosen, data, record, extra_files)
+        try:
+            add_history_row(results_dir, record)
+        except (HilError, OSError):
+            shutil.rmtree(folder, ignore_errors=True)  # a run is its folder and its row, or neither
+            raise
+    return folder, record
+
+
+STAGING_PREFIX = ".staging-"
+
+
+def _remove_stale_staging(results_dir: Path) -> None:
+    """Staging folders of runs killed while writing (only the lock holder writes one)."""
+    for stale in results_dir.glob(f"{STAGING_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _write_folder(final: Path, data: RunData, record: dict, extra_files) -> Path:
+    """Write into a staging folder, then rename it: a failed run leaves no directory."""
+    staging = None
     try:
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{final.name}.", dir=final.parent))
         (staging / "run.json").write_text(json.dumps(record, indent=2) + "\n")
         np.savez_compressed(
             staging / "outputs.npz", inputs=data.inputs, device=data.device_outputs, golden=data.golden_outputs
         )
         extra_files(staging, record)
         os.chmod(staging, 0o755)
-        os.replace(staging, final)
+        os.rename(staging, final)
+    except OSError as exc:
+        raise HilError(f"cannot write the run {final.name} into {final.parent}: {exc.strerror or exc}; "
+                       f"nothing of it was kept") from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return final
 
 

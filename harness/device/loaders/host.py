@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import selectors
-import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
 from harness.device.loaders.base import Loader, LoadError
+from harness.device.loaders.children import start_child, stop_child
 
 PORT_ANNOUNCEMENT = "HIL_LINK_PORT"
 START_TIMEOUT_S = 10.0
@@ -24,7 +24,7 @@ class HostLoader(Loader):
     def start(self, image: Path) -> str:
         if not Path(image).is_file():
             raise LoadError(f"no firmware image at {image}; build it first")
-        self._process = subprocess.Popen(
+        self._process = start_child(
             [str(image)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr, text=True
         )
         port = self._read_port()
@@ -48,14 +48,7 @@ class HostLoader(Loader):
         process, self._process = self._process, None
         if process is None:
             return
-        if process.poll() is None:
-            process.terminate()
-            process.send_signal(signal.SIGCONT)  # a stopped process acts on SIGTERM only once it runs
-            try:
-                process.wait(STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_child(process, STOP_GRACE_S)
         if process.stdout is not None:
             process.stdout.close()
 

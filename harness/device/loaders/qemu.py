@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 
 from harness.device.loaders.base import Loader, LoadError
+from harness.device.loaders.children import start_child, stop_child
 
 QEMU_BINARY = "qemu-system-arm"
 QEMU_PACKAGE = "qemu-system-arm"
@@ -146,7 +146,7 @@ class QemuLoader(Loader):
             self._output.clear()
         self._stopped_by_loader = False
         try:
-            self._process = subprocess.Popen(
+            self._process = start_child(
                 self.command_line,
                 stdin=subprocess.DEVNULL,  # nothing reads the terminal (semihosting input sees EOF)
                 stdout=subprocess.PIPE,
@@ -223,13 +223,7 @@ class QemuLoader(Loader):
             return
         if process.poll() is None:
             self._stopped_by_loader = True
-            process.terminate()
-            process.send_signal(signal.SIGCONT)  # a stopped emulator acts on SIGTERM only once it runs
-            try:
-                process.wait(timeout=self.stop_grace)
-            except subprocess.TimeoutExpired:
-                process.kill()  # e.g. still blocked waiting for the first connection
-                process.wait()
+            stop_child(process, self.stop_grace)
         if self._reader is not None:
             self._reader.join(timeout=self.stop_grace)
             self._reader = None
