@@ -89,7 +89,7 @@ def symbol_range(elf_path: Path, name: str) -> range | None:
 )
 def test_a_fault_reaches_the_harness_and_stops_the_emulator(fault_image, kind, address, exception, status, words):
     with running(fault_image) as (loader, client):
-        assert client.hello().protocol_version == 3
+        assert client.hello().protocol_version == 4
         with pytest.raises(DeviceFault) as caught:
             client.request(FaultRequest.FAULT_NOW, struct.pack("<BI", kind, address))
         assert loader.wait(10) == 128 + exception

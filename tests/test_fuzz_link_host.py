@@ -103,7 +103,7 @@ def test_the_reader_stays_bounded_on_any_stream(chunks):
 def test_parse_info_takes_any_body(body):
     ran()
     try:
-        info = parse_info(b"\x03\x00" + body)  # past the version check, into the fields
+        info = parse_info(b"\x04\x00" + body)  # past the version check, into the fields
     except LinkError:
         return
     assert info.max_body >= len(body) + 2 and info.input.bytes > 0 and info.output.bytes > 0

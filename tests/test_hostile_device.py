@@ -16,7 +16,7 @@ import fault_tally
 import pytest
 
 from harness.device.link.framing import FrameError, FrameReader, Packet, decode_frame, encode_frame, max_frame_length
-from harness.device.link.protocol import LinkClient, LinkError, LinkTimeout, MessageType
+from harness.device.link.protocol import PROTOCOL_VERSION, LinkClient, LinkError, LinkTimeout, MessageType
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Info:
 
     def body(self) -> bytes:
         """An INFO body laid out as docs/protocol.md says."""
-        head = struct.pack("<HHBIBIH", 3, self.max_body, self.unit, 0, 1, self.arena, self.layers)
+        head = struct.pack("<HHBIBIHB", PROTOCOL_VERSION, self.max_body, self.unit, 0, 1, self.arena, self.layers, 0)
         tensors = b"".join(
             struct.pack("<BB6iIfi", t.dtype, len(t.shape), *t.shape, *[0] * (6 - len(t.shape)), t.size, 0.0, 0)
             for t in (self.input, self.output)

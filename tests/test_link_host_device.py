@@ -70,7 +70,7 @@ def random_inputs(count: int, seed: int) -> np.ndarray:
 
 def test_hello_describes_the_build(client, image, example_compiled, example_model_path):
     info = client.hello()
-    assert info.protocol_version == 3
+    assert info.protocol_version == 4
     assert info.max_body == 1028
     assert (info.input.dtype, info.input.shape, info.input.bytes) == ("int8", (1, 8, 6, 1), 48)
     assert info.input.scale == np.float32(0.05) and info.input.zero_point == 35
@@ -95,10 +95,10 @@ def test_hello_describes_the_build(client, image, example_compiled, example_mode
 
 
 def test_a_device_of_another_protocol_version_is_refused():
-    with pytest.raises(ProtocolMismatch, match="version 4, this harness speaks 3: update the harness"):
-        parse_info(b"\x04\x00" + bytes(200))
-    with pytest.raises(ProtocolMismatch, match="version 2, this harness speaks 3: rebuild and reload the firmware"):
-        parse_info(b"\x02\x00" + bytes(200))
+    with pytest.raises(ProtocolMismatch, match="version 5, this harness speaks 4: update the harness"):
+        parse_info(b"\x05\x00" + bytes(200))
+    with pytest.raises(ProtocolMismatch, match="version 3, this harness speaks 4: rebuild and reload the firmware"):
+        parse_info(b"\x03\x00" + bytes(200))
 
 
 def test_runs_are_bit_exact_with_the_golden(client, golden):

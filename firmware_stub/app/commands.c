@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hil_board.h"
+#include "hil_dsp.h"
 #include "hil_text.h"
 
 #ifndef HIL_MODEL_INPUT_BYTES
@@ -204,6 +205,20 @@ static void capture_after_layer(void *context, uint32_t layer)
     }
 }
 
+/* Which fast paths this image was built with (INFO's cpu_features, docs/protocol.md): the harness
+ * holds them against its target's cpu_features, so a fast path that silently turned off is caught. */
+static uint8_t built_cpu_features(void)
+{
+    uint8_t features = 0u;
+#if HIL_DSP_INSTRUCTIONS
+    features |= 1u; /* the kernels' DSP paths, on the instructions themselves */
+#endif
+#if defined(__ARM_FP)
+    features |= 2u; /* hardware floating point (QUANTIZE, DEQUANTIZE) */
+#endif
+    return features;
+}
+
 /* ---- handlers ---- */
 
 static reply handle_hello(const hil_packet *request)
@@ -224,7 +239,8 @@ static reply handle_hello(const hil_packet *request)
     out[9] = (uint8_t)hil_board_reset_reason();
     hil_put_u32(out + 10, model->arena_size);
     hil_put_u16(out + 14, (uint16_t)model->layer_count);
-    out = put_tensor(out + 16, &model->input);
+    out[16] = built_cpu_features();
+    out = put_tensor(out + 17, &model->input);
     out = put_tensor(out, &model->output);
     memcpy(out, model_sha256, sizeof(model_sha256));
     out += sizeof(model_sha256);

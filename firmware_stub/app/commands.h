@@ -17,7 +17,7 @@
 #include "hil_model.h"
 #include "link.h"
 
-#define HIL_PROTOCOL_VERSION 3u
+#define HIL_PROTOCOL_VERSION 4u
 
 /* Error codes of the ERROR response. */
 typedef enum {

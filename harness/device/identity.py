@@ -19,6 +19,8 @@ def identity_problems(info: DeviceInfo, image: FirmwareImage) -> list[str]:
         "counter rate (Hz)": (target.counter_hz, info.counter_hz),
         "build id": (image.build_id, info.build_id),
         "arena size": (image.model.plan.arena_size, info.arena_size),
+        # A fast path that silently turned off (a flag, a compiler) would make every figure a wrong one.
+        "CPU features built for": (tuple(sorted(target.cpu_features)), info.cpu_feature_names),
         "input shape": (tuple(graph.tensor(graph.inputs[0]).shape), tuple(info.input.shape)),
         "output shape": (tuple(graph.tensor(graph.outputs[0]).shape), tuple(info.output.shape)),
     }

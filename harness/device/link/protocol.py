@@ -25,7 +25,7 @@ from harness.device.link.framing import (
 )
 from harness.errors import HilError
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 READ_CHUNK = 65536
 # A request that runs nothing is sent again after each silent wait of `timeout`; after this many
 # waits' worth of time the device counts as silent (damaged frames and NAKs retransmit at once).
@@ -64,10 +64,11 @@ class ErrorCode(IntEnum):
 
 COUNTER_UNITS = {1: "cycles", 2: "instructions", 3: "ns"}
 RESET_REASONS = {1: "power-on", 2: "software", 3: "watchdog", 4: "pin", 5: "other"}
+CPU_FEATURES = {1: "dsp", 2: "fpu"}  # INFO's cpu_features bits, named as targets/*.toml name them
 DTYPES = {1: "int8", 2: "float32", 3: "int32"}
 DTYPE_BYTES = {"int8": 1, "float32": 4, "int32": 4}
 
-_INFO_HEAD = struct.Struct("<HHBIBIH")
+_INFO_HEAD = struct.Struct("<HHBIBIHB")
 _TENSOR = struct.Struct("<BB6iIfi")
 _ERROR_HEAD = struct.Struct("<BI")
 _U16 = struct.Struct("<H")
@@ -189,6 +190,7 @@ class DeviceInfo:
     reset_reason: int  # 1 power-on, 2 software, 3 watchdog, 4 pin, 5 other (reset_reason_name)
     arena_size: int
     layer_count: int
+    cpu_features: int  # the fast paths the image was built with: CPU_FEATURES bits
     input: TensorInfo
     output: TensorInfo
     model_sha256: str  # hex
@@ -198,6 +200,13 @@ class DeviceInfo:
     @property
     def counter_unit_name(self) -> str:
         return COUNTER_UNITS.get(self.counter_unit, f"unknown unit {self.counter_unit}")
+
+    @property
+    def cpu_feature_names(self) -> tuple[str, ...]:
+        """As the target descriptors name them (targets/schema.json), sorted; unknown bits by number."""
+        names = [name for bit, name in CPU_FEATURES.items() if self.cpu_features & bit]
+        unknown = self.cpu_features & ~sum(CPU_FEATURES)
+        return tuple(sorted(names)) + ((f"unknown bits {unknown:#x}",) if unknown else ())
 
     @property
     def reset_reason_name(self) -> str:
@@ -266,7 +275,7 @@ def parse_info(body: bytes) -> DeviceInfo:
             f"the device speaks link protocol version {version}, this harness speaks {PROTOCOL_VERSION}: {side}"
         )
     try:
-        (version, max_body, unit, hz, reset, arena, layers) = _INFO_HEAD.unpack_from(body)
+        (version, max_body, unit, hz, reset, arena, layers, features) = _INFO_HEAD.unpack_from(body)
         at = _INFO_HEAD.size
         tensor_in = _tensor(_TENSOR.unpack_from(body, at))
         tensor_out = _tensor(_TENSOR.unpack_from(body, at + _TENSOR.size))
@@ -305,6 +314,7 @@ def parse_info(body: bytes) -> DeviceInfo:
         reset_reason=reset,
         arena_size=arena,
         layer_count=layers,
+        cpu_features=features,
         input=tensor_in,
         output=tensor_out,
         model_sha256=sha.hex(),
