@@ -14,6 +14,7 @@ from ai_edge_litert import schema_py_generated as schema
 _TYPES = {
     "float32": schema.TensorType.FLOAT32,
     "int32": schema.TensorType.INT32,
+    "int64": schema.TensorType.INT64,
     "int8": schema.TensorType.INT8,
     "int16": schema.TensorType.INT16,
     "uint8": schema.TensorType.UINT8,

@@ -1,12 +1,15 @@
 """One module per operator family; importing them registers their lowerings."""
 
 from harness.compiler.ops import (  # noqa: F401
+    activation,
     add,
     conv,
     data,
     depthwise,
     fully_connected,
     mean,
+    mul,
+    pad,
     pooling,
     quantize,
     softmax,
