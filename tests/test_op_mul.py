@@ -56,6 +56,7 @@ def broadcast_shapes(draw):
        st.integers(0, 1), st.integers(0, 2**32 - 1))
 @example(((2, 3, 4), ()), [(-1.0, -128), (-2.0, 127), (-4.0, 0)], NONE, 1, 0)  # multiplier > 1
 @example(((1, 2, 2, 8), (8,)), [(0.0, 5), (0.0, -3), (-3.0, -128)], RELU6, 1, 1)  # multiplier 1e3
+@example(((2, 3, 4), (4,)), [(1.0, 0), (1.0, 0), (-2.3, 3)], NONE, 1, 2)  # 2e4: beyond the bounded path
 def test_mul_with_constant_matches_reference(shapes, log_quants, activation, const_side, seed):
     quants = [(float(10.0**e), zp) for e, zp in log_quants]
     model = const_mul_model(shapes, quants, activation, const_side, seed)

@@ -37,6 +37,9 @@ hil_status hil_mul_s8(const hil_mul_params *p, const int8_t *input1, const int8_
     if (status != HIL_OK) {
         return status;
     }
+    /* |product| <= 255 * 255 < 2^16, so up to a left shift of 14 the bounded requantization (equal to
+     * the reference's, hil_fixedpoint.h) applies; larger multipliers take the general path. */
+    const int bounded = p->output_shift <= 14;
     const hil_shape4 out = p->output;
     const int32_t *s1 = p->input1_strides, *s2 = p->input2_strides;
     for (int32_t b = 0; b < out.n; ++b) {
@@ -45,11 +48,11 @@ hil_status hil_mul_s8(const hil_mul_params *p, const int8_t *input1, const int8_
                 const int8_t *row1 = input1 + (size_t)b * s1[0] + (size_t)y * s1[1] + (size_t)x * s1[2];
                 const int8_t *row2 = input2 + (size_t)b * s2[0] + (size_t)y * s2[1] + (size_t)x * s2[2];
                 for (int32_t c = 0; c < out.c; ++c) {
-                    /* |product| <= 255 * 255: no overflow before the requantization */
                     const int32_t product = ((int32_t)row1[(size_t)c * s1[3]] + p->input1_offset) *
                                             ((int32_t)row2[(size_t)c * s2[3]] + p->input2_offset);
                     const int32_t scaled =
-                        hil_multiply_by_quantized_multiplier(product, p->output_multiplier, p->output_shift);
+                        bounded ? hil_requantize_bounded(product, p->output_multiplier, p->output_shift)
+                                : hil_multiply_by_quantized_multiplier(product, p->output_multiplier, p->output_shift);
                     *output++ = (int8_t)hil_clamp(scaled + p->output_offset, p->act_min, p->act_max);
                 }
             }
