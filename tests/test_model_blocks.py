@@ -6,13 +6,11 @@ planner keeping each branch's buffers alive until the branches join, layer by la
 import numpy as np
 import pytest
 
-from harness.build.host_engine import HostEngine
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
-from harness.parity.golden import GoldenModel
 
 from emulator_check import assert_bit_exact_on_emulator, needs_emulator
-from engine_check import assert_bit_exact, random_inputs
+from engine_check import assert_bit_exact, assert_layers_match_reference, random_inputs
 from model_blocks import MOBILENET_INPUT, RESNET_INPUT, mobilenet_v3_block_model, resnet_model
 
 MODELS = {"resnet": (resnet_model, RESNET_INPUT), "mobilenet_v3_block": (mobilenet_v3_block_model, MOBILENET_INPUT)}
@@ -53,15 +51,7 @@ def test_every_intermediate_matches_the_reference(block):
     """A buffer reused too early would corrupt a branch that is still waiting to join; every
     layer's output equal to the reference's rules that out on real inputs."""
     name, model, shape = block
-    compiled = compile_graph(parse_model(model, f"{name}.tflite"), name)
-    x = inputs_for(shape, 2, seed=2)
-    _, layers = HostEngine.build(compiled).run(x, layers=True)
-    golden = GoldenModel(model, keep_intermediates=True)
-    for record, patch in enumerate(x):
-        golden.invoke(patch)
-        for layer, call in enumerate(compiled.calls):
-            expected = golden.tensor(call.outputs[0])
-            assert layers[layer][record].tobytes() == expected.tobytes(), f"layer {layer} ({call.op.kind})"
+    assert_layers_match_reference(model, inputs_for(shape, 2, seed=2), name)
 
 
 def test_branch_buffers_live_until_their_last_reader(block):

@@ -75,3 +75,19 @@ def test_rejections_explain_themselves(case):
     model, message = REJECTIONS[case]
     with pytest.raises(HilError, match=message):
         compile_graph(parse_model(model or int16_relu(), "rejected.tflite"), "rejected")
+
+
+def test_an_operator_outside_the_list_is_refused_with_its_name_index_and_the_list():
+    b = ModelBuilder()
+    x = b.tensor([4], "int8", 0.1, 0)
+    y = b.tensor([4], "int8", 0.1, 0)
+    z = b.tensor([4], "int8", 1.0 / 128, 0)
+    b.op("RELU", [x], [y])
+    b.op("TANH", [y], [z])
+    with pytest.raises(HilError) as refused:
+        compile_graph(parse_model(b.build([x], [z]), "tanh.tflite"), "tanh")
+    message = str(refused.value)
+    assert message.startswith("operator 1 (TANH) is not supported; supported operators: ")
+    listed = message.split("supported operators: ")[1].split(", ")
+    assert {"PAD", "PADV2", "MUL", "RELU", "RELU6", "LEAKY_RELU", "LOGISTIC", "HARD_SWISH", "SQUEEZE",
+            "EXPAND_DIMS", "CONV_2D"} <= set(listed)

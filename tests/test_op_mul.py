@@ -12,6 +12,7 @@ from harness.compiler.graph import parse_model
 from harness.errors import HilError
 
 from engine_check import assert_bit_exact, random_inputs
+from test_op_add import broadcast_shapes
 from tflite_builder import ModelBuilder, options
 
 NONE, RELU, RELU_N1_TO_1, RELU6 = 0, 1, 2, 3
@@ -36,19 +37,6 @@ def const_mul_model(shapes, quants, activation=NONE, const_side=1, seed=0, out_s
     out = b.tensor(list(out_shape or np.broadcast_shapes(*shapes)), "int8", *quants[2])
     b.op("MUL", operands, [out], mul_options(activation))
     return b.build([operands[1 - const_side]], [out])
-
-
-@st.composite
-def broadcast_shapes(draw):
-    out = draw(st.lists(st.integers(1, 5), min_size=1, max_size=4))
-    if draw(st.integers(0, 3)) == 0:
-        return tuple(out), tuple(out)
-
-    def operand():
-        rank = draw(st.integers(0, len(out)))
-        return tuple(d if draw(st.booleans()) else 1 for d in out[len(out) - rank:])
-
-    return operand(), operand()
 
 
 @settings(max_examples=40, deadline=None)
