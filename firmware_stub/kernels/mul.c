@@ -12,8 +12,8 @@ static hil_status check_mul(const hil_mul_params *p, const int8_t *input1, const
         return HIL_ERROR_ARGUMENT;
     }
     if (!hil_input_offset_in_range(p->input1_offset) || !hil_input_offset_in_range(p->input2_offset) ||
-        p->output_offset < -128 || p->output_offset > 127 || p->output_multiplier < 0 || p->output_shift < -31 || p->output_shift > 30 ||
-        p->act_min < -128 || p->act_min > p->act_max || p->act_max > 127) {
+        p->output_offset < -128 || p->output_offset > 127 || p->output_multiplier < 0 || p->output_shift < -31 ||
+        p->output_shift > 30 || p->act_min < -128 || p->act_min > p->act_max || p->act_max > 127) {
         return HIL_ERROR_ARGUMENT;
     }
     if (!hil_broadcast_layout_valid(&p->output, p->input1_strides, p->input2_strides)) {
