@@ -13,7 +13,7 @@ from harness.errors import HilError
 
 from engine_check import assert_bit_exact, random_inputs
 from test_op_add import broadcast_shapes
-from tflite_builder import ModelBuilder, options
+from tflite_builder import ModelBuilder, binary_with_constant, options
 
 NONE, RELU, RELU_N1_TO_1, RELU6 = 0, 1, 2, 3
 log_scales = st.floats(-3, 1)
@@ -25,18 +25,8 @@ def mul_options(activation: int = NONE):
     return options("MulOptions", fusedActivationFunction=activation)
 
 
-def const_mul_model(shapes, quants, activation=NONE, const_side=1, seed=0, out_shape=None) -> bytes:
-    rng = np.random.default_rng(seed)
-    b = ModelBuilder()
-    operands = []
-    for side, (shape, quant) in enumerate(zip(shapes, quants)):
-        if side == const_side:
-            operands.append(b.const(rng.integers(-128, 128, shape), "int8", scale=quant[0], zero_point=quant[1]))
-        else:
-            operands.append(b.tensor(list(shape), "int8", *quant))
-    out = b.tensor(list(out_shape or np.broadcast_shapes(*shapes)), "int8", *quants[2])
-    b.op("MUL", operands, [out], mul_options(activation))
-    return b.build([operands[1 - const_side]], [out])
+def const_mul_model(shapes, quants, activation=NONE, const_side=1, seed=0) -> bytes:
+    return binary_with_constant("MUL", shapes, quants, activation, const_side, seed)
 
 
 @settings(max_examples=40, deadline=None)

@@ -106,3 +106,20 @@ def options(kind: str, **fields):
             raise AttributeError(f"{kind} has no field {key}")
         setattr(obj, key, value)
     return obj
+
+
+def binary_with_constant(kind: str, shapes, quants, activation: int = 0, const_side: int = 1, seed: int = 0,
+                         out_shape=None) -> bytes:
+    """ADD/SUB/MUL of the model's input and a seeded random int8 constant (on either side);
+    quants = ((scale, zero point) of input 1, of input 2, of the output)."""
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    operands = []
+    for side, (shape, quant) in enumerate(zip(shapes, quants)):
+        if side == const_side:
+            operands.append(b.const(rng.integers(-128, 128, shape), "int8", scale=quant[0], zero_point=quant[1]))
+        else:
+            operands.append(b.tensor(list(shape), "int8", *quant))
+    out = b.tensor(list(out_shape or np.broadcast_shapes(*shapes)), "int8", *quants[2])
+    b.op(kind, operands, [out], options(f"{kind.capitalize()}Options", fusedActivationFunction=activation))
+    return b.build([operands[1 - const_side]], [out])

@@ -19,7 +19,7 @@ static hil_status check_add(const hil_add_params *p, const int8_t *input1, const
     if (!hil_input_offset_in_range(p->input1_offset) || !hil_input_offset_in_range(p->input2_offset) ||
         p->output_offset < -128 || p->output_offset > 127 || p->left_shift < 0 || p->left_shift > 22 ||
         !right_shift_in_range(p->input1_shift) || !right_shift_in_range(p->input2_shift) ||
-        !right_shift_in_range(p->output_shift) || p->input1_multiplier < 0 || p->input2_multiplier < 0 ||
+        !right_shift_in_range(p->output_shift) || p->input1_multiplier < 0 || p->input2_multiplier == INT32_MIN ||
         p->output_multiplier < 0 || p->act_min < -128 || p->act_min > p->act_max || p->act_max > 127) {
         return HIL_ERROR_ARGUMENT;
     }

@@ -1,4 +1,4 @@
-"""ADD: int8 + int8 -> int8, each input rescaled to a common scale, with 4-D broadcasting."""
+"""ADD and SUB: int8 +/- int8 -> int8, each input rescaled to a common scale, with 4-D broadcasting."""
 
 from __future__ import annotations
 
@@ -51,10 +51,23 @@ def rescaling(op: Operator, in1: Tensor, in2: Tensor, out: Tensor) -> dict:
     }
 
 
-@lowering("ADD")
-def lower_add(op: Operator, graph: Graph) -> KernelCall:
+def add_call(op: Operator, graph: Graph, input2_sign: int) -> KernelCall:
     o = binary_operands(op, graph)
-    params = {**o.layout(), **rescaling(op, o.in1, o.in2, o.out), "act_min": o.act_min, "act_max": o.act_max}
+    rescaled = rescaling(op, o.in1, o.in2, o.out)
+    rescaled["input2_multiplier"] *= input2_sign
+    params = {**o.layout(), **rescaled, "act_min": o.act_min, "act_max": o.act_max}
     # Same 4-D shapes is TFLite's non-broadcast path; its rounding is the same, only the loop is simpler.
     function = "hil_add_elementwise_s8" if o.shape1 == o.shape2 else "hil_add_s8"
     return KernelCall(op, function, "hil_add_params", params, inputs=[o.in1.index, o.in2.index], outputs=[o.out.index])
+
+
+@lowering("ADD")
+def lower_add(op: Operator, graph: Graph) -> KernelCall:
+    return add_call(op, graph, input2_sign=1)
+
+
+@lowering("SUB")
+def lower_sub(op: Operator, graph: Graph) -> KernelCall:
+    """As sub.cc runs int8: the ADD kernels with input 2's multiplier negated (not the same rounding
+    as negating the rescaled input 2, so it is done exactly this way)."""
+    return add_call(op, graph, input2_sign=-1)
