@@ -3,6 +3,7 @@
 #define HIL_KERNELS_H
 
 #include "hil_add.h"
+#include "hil_concat.h"
 #include "hil_conv.h"
 #include "hil_data.h"
 #include "hil_depthwise.h"

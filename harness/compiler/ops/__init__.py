@@ -3,6 +3,7 @@
 from harness.compiler.ops import (  # noqa: F401
     activation,
     add,
+    concatenation,
     conv,
     data,
     depthwise,
