@@ -14,4 +14,5 @@ from harness.compiler.ops import (  # noqa: F401
     pooling,
     quantize,
     softmax,
+    strided_slice,
 )
