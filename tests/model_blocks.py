@@ -1,6 +1,7 @@
 """Small int8 models built with TensorFlow in the shapes users bring: a ResNet-style audio model
 (PAD before valid convolutions, residual ADDs, a strided shortcut) and a MobileNetV3-style block
-(HARD_SWISH, a depthwise convolution, squeeze-and-excitation: MEAN, MUL by a LOGISTIC gate).
+(HARD_SWISH, a depthwise convolution, squeeze-and-excitation: MEAN, MUL by a LOGISTIC gate) and
+an inception-style block (branches joined by CONCATENATION, a STRIDED_SLICE, a residual SUB).
 
 Seeded weights, random batch-norm statistics and post-training int8 quantization calibrated on
 random inputs; int8 input, float32 output, as the project's Yamnet-256 is converted. Only tests
@@ -107,8 +108,25 @@ def _mobilenet_v3_block(keras: Any, inputs: Any, classes: int = 10) -> Any:
     return layers.Softmax()(layers.Dense(classes)(x))
 
 
+def _branches(keras: Any, inputs: Any, classes: int = 10) -> Any:
+    """Inception-style: three branches of one map (1x1; 3x3; pooled) joined on channels, then a
+    slice of the joined channels and a residual SUB of the stem."""
+    layers = keras.layers
+    stem = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inputs)
+    one = layers.Conv2D(8, 1, activation="relu")(stem)
+    three = layers.Conv2D(8, 3, padding="same", activation="relu")(stem)
+    pooled = layers.Conv2D(8, 1, activation="relu")(layers.AveragePooling2D(3, strides=1, padding="same")(stem))
+    joined = layers.Concatenate()([one, three, pooled])
+    x = layers.Conv2D(8, 1)(joined)
+    x = layers.Subtract()([x, stem])
+    x = layers.Lambda(lambda t: t[:, ::2, 1:, :])(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    return layers.Softmax()(layers.Dense(classes)(x))
+
+
 RESNET_INPUT = (64, 50, 1)  # the ESC-10 audio ResNets' log-mel patch
 MOBILENET_INPUT = (32, 24, 1)
+BRANCHES_INPUT = (32, 24, 1)
 
 
 def resnet_model(seed: int = 0) -> bytes:
@@ -117,3 +135,7 @@ def resnet_model(seed: int = 0) -> bytes:
 
 def mobilenet_v3_block_model(seed: int = 0) -> bytes:
     return _build(_mobilenet_v3_block, MOBILENET_INPUT, seed)
+
+
+def branches_model(seed: int = 0) -> bytes:
+    return _build(_branches, BRANCHES_INPUT, seed)

@@ -1,7 +1,8 @@
 """Whole models built with TensorFlow (tests/model_blocks.py) through the compiler: a ResNet-style
-audio model (PAD, valid convolutions, residual ADDs) and a MobileNetV3-style block with squeeze-
-and-excitation (MEAN, MUL, HARD_SWISH, LOGISTIC), bit-exact on the host and on qemu-m33; and the
-planner keeping each branch's buffers alive until the branches join, layer by layer."""
+audio model (PAD, valid convolutions, residual ADDs), a MobileNetV3-style block with squeeze-
+and-excitation (MEAN, MUL, HARD_SWISH, LOGISTIC) and an inception-style block (CONCATENATION of
+three branches, STRIDED_SLICE, SUB), bit-exact on the host and on qemu-m33; and the planner
+keeping each branch's buffers alive until the branches join, layer by layer."""
 
 import numpy as np
 import pytest
@@ -11,12 +12,24 @@ from harness.compiler.graph import parse_model
 
 from emulator_check import assert_bit_exact_on_emulator, needs_emulator
 from engine_check import assert_bit_exact, assert_layers_match_reference, random_inputs
-from model_blocks import MOBILENET_INPUT, RESNET_INPUT, mobilenet_v3_block_model, resnet_model
+from model_blocks import (
+    BRANCHES_INPUT,
+    MOBILENET_INPUT,
+    RESNET_INPUT,
+    branches_model,
+    mobilenet_v3_block_model,
+    resnet_model,
+)
 
-MODELS = {"resnet": (resnet_model, RESNET_INPUT), "mobilenet_v3_block": (mobilenet_v3_block_model, MOBILENET_INPUT)}
+MODELS = {
+    "resnet": (resnet_model, RESNET_INPUT),
+    "mobilenet_v3_block": (mobilenet_v3_block_model, MOBILENET_INPUT),
+    "branches": (branches_model, BRANCHES_INPUT),
+}
 EXPECTED_OPERATORS = {
     "resnet": {"PAD", "CONV_2D", "MAX_POOL_2D", "ADD", "MEAN", "FULLY_CONNECTED", "SOFTMAX"},
     "mobilenet_v3_block": {"HARD_SWISH", "DEPTHWISE_CONV_2D", "MEAN", "LOGISTIC", "MUL", "ADD"},
+    "branches": {"CONCATENATION", "SUB", "STRIDED_SLICE", "AVERAGE_POOL_2D"},
 }
 
 
@@ -58,6 +71,7 @@ def test_branch_buffers_live_until_their_last_reader(block):
     name, model, _ = block
     compiled = compile_graph(parse_model(model, f"{name}.tflite"), name)
     placements = {p.buffer.tensor: p for p in compiled.plan.placements if p.buffer.tensor is not None}
+    producer = {index: layer for layer, call in enumerate(compiled.calls) for index in call.outputs}
     assert not compiled.plan.conflicts()
     joins = 0
     for layer, call in enumerate(compiled.calls):
@@ -65,12 +79,14 @@ def test_branch_buffers_live_until_their_last_reader(block):
             if index in placements:
                 buffer = placements[index].buffer
                 assert buffer.first <= layer <= buffer.last, f"tensor {index} read at layer {layer}, outside its life"
-        # A join: an input produced layers earlier (the skip branch) must survive the layers between.
-        producers = [next(i for i, c in enumerate(compiled.calls) if index in c.outputs)
-                     for index in call.inputs if index in placements and index not in compiled.graph.inputs]
-        if call.op.kind in ("ADD", "MUL") and len(producers) == 2 and min(producers) < layer - 1:
+        # A join: an input made layers earlier (a skip or a finished branch) must keep its bytes
+        # while every layer in between writes its own output.
+        waiting = [index for index in call.inputs if producer.get(index, layer) < layer - 1]
+        if len([i for i in call.inputs if i in producer]) >= 2 and waiting:
             joins += 1
-            skip = placements[call.inputs[producers.index(min(producers))]]
-            between = [placements[t] for c in compiled.calls[min(producers) + 1:layer] for t in c.outputs]
-            assert all(skip.end <= p.offset or p.end <= skip.offset for p in between)
+            for index in waiting:
+                kept = placements[index]
+                between = [placements[t] for c in compiled.calls[producer[index] + 1:layer] for t in c.outputs]
+                assert all(kept.end <= p.offset or p.end <= kept.offset for p in between), (
+                    f"tensor {index}, read at layer {layer}, shares bytes with a tensor written before then")
     assert joins >= 1

@@ -9,9 +9,12 @@ import pytest
 from emulator_check import assert_bit_exact_on_emulator, needs_emulator
 from engine_check import random_inputs
 from test_op_activation import ALL_INT8, LOGISTIC_OUTPUT, activation_model
+from test_op_concatenation import concat_model
 from test_op_mul import RELU6, const_mul_model, gate_model
 from test_op_pad import pad_model
+from test_op_strided_slice import slice_model
 from test_op_views import expand_model, squeeze_model
+from tflite_builder import binary_with_constant
 
 pytestmark = needs_emulator
 
@@ -35,6 +38,19 @@ CASES = {
             ALL_INT8[None, None])
         for kind in ("RELU", "RELU6", "LEAKY_RELU", "LOGISTIC", "HARD_SWISH")
     },
+    "SUB broadcast, constant first": (
+        binary_with_constant("SUB", ((3,), (2, 4, 3)), [(0.03, 7), (0.05, -2), (0.06, -9)], RELU6, const_side=0),
+        batch((2, 4, 3))),
+    "SUB same shapes": (
+        binary_with_constant("SUB", ((2, 5, 3), (2, 5, 3)), [(0.5, -128), (0.01, 127), (0.2, 0)]), batch((2, 5, 3))),
+    "CONCATENATION on channels, a branch and a constant": (
+        concat_model((1, 4, 3, 5), 3, ["input", "branch", 2]), batch((1, 4, 3, 5))),
+    "CONCATENATION on axis 1": (concat_model((2, 3, 4), -2, [2, "input", "input"]), batch((2, 3, 4))),
+    "STRIDED_SLICE backwards, masks": (
+        slice_model((2, 6, 5, 4), [0, -1, 1, 0], [2, 0, 5, 4], [1, -2, 2, 1], begin_mask=1, end_mask=8),
+        batch((2, 6, 5, 4))),
+    "STRIDED_SLICE shrinking an axis": (slice_model((3, 4, 5), [1, 0, 1], [2, 4, 5], [1, 1, 3], shrink_mask=1),
+                                       batch((3, 4, 5))),
     "SQUEEZE": (squeeze_model((1, 3, 1, 4), (3, 4)), batch((1, 3, 1, 4))),
     "EXPAND_DIMS": (expand_model((3, 4), 1, (3, 1, 4)), batch((3, 4))),
 }
