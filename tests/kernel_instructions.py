@@ -17,15 +17,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from test_op_activation import LOGISTIC_OUTPUT, activation_model  # noqa: E402
+from test_op_concatenation import concat_model  # noqa: E402
+from test_op_mul import const_mul_model, gate_model  # noqa: E402
+from test_op_pad import pad_model  # noqa: E402
+from test_op_strided_slice import slice_model  # noqa: E402
+from test_op_views import expand_model  # noqa: E402
+
 from harness.compiler.compile import compile_graph  # noqa: E402
 from harness.compiler.graph import parse_model  # noqa: E402
 from harness.device.board import Board  # noqa: E402
 from harness.device.session import open_device  # noqa: E402
 from harness.targets import load_target  # noqa: E402
-from test_op_activation import LOGISTIC_OUTPUT, activation_model  # noqa: E402
-from test_op_mul import const_mul_model, gate_model  # noqa: E402
-from test_op_pad import pad_model  # noqa: E402
-from test_op_views import expand_model  # noqa: E402
+
+from tflite_builder import binary_with_constant  # noqa: E402
 
 ROWS = 16  # the models are [1, rows, 16, 32]: 512 elements a row
 
@@ -44,6 +49,14 @@ def kernels(rows: int) -> dict[str, tuple[bytes, tuple[int, ...], int]]:
         "hil_mul_s8, per-channel broadcast": (const_mul_model((shape, (32,)), quant), shape, size),
         "hil_mul_s8, squeeze-and-excitation gate (MEAN + MUL; MUL layer)": (
             gate_model(rows, 16, 32, quant, True, 0), shape, size),
+        "hil_add_elementwise_s8 (SUB, same shapes)": (binary_with_constant("SUB", (shape, shape), quant), shape, size),
+        "hil_add_s8 (SUB, per-channel broadcast)": (binary_with_constant("SUB", (shape, (32,)), quant), shape, size),
+        "hil_concat_s8 (CONCATENATION of the input and a constant on channels; output elements)": (
+            concat_model(shape, 3, ["input", 32]), shape, 2 * size),
+        "hil_strided_slice_s8 (STRIDED_SLICE, every other row, all channels; output elements)": (
+            slice_model(shape, [0, 0, 0, 0], list(shape), [1, 2, 1, 1]), shape, size // 2),
+        "hil_strided_slice_s8 (STRIDED_SLICE, every other channel; output elements)": (
+            slice_model(shape, [0, 0, 0, 0], list(shape), [1, 1, 1, 2]), shape, size // 2),
         "hil_reshape_s8 (SQUEEZE, EXPAND_DIMS)": (expand_model(shape, 0, (1, *shape)), shape, size),
     }
 
@@ -60,11 +73,11 @@ def layer_instructions(model: bytes, shape: tuple[int, ...], board: Board) -> in
 def main() -> None:
     board = Board(load_target("qemu-m33"))
     small, large = kernels(ROWS), kernels(2 * ROWS)
-    print(f"{'kernel':66} {'N':>6} {'I(N)':>9} {'I(2N)':>9} {'instr/element':>13}")
+    print(f"{'kernel':86} {'N':>6} {'I(N)':>9} {'I(2N)':>9} {'instr/element':>13}")
     for name in small:
         (model_n, shape_n, n), (model_2n, shape_2n, n2) = small[name], large[name]
         count_n, count_2n = layer_instructions(model_n, shape_n, board), layer_instructions(model_2n, shape_2n, board)
-        print(f"{name:66} {n:6d} {count_n:9d} {count_2n:9d} {(count_2n - count_n) / (n2 - n):13.2f}", flush=True)
+        print(f"{name:86} {n:6d} {count_n:9d} {count_2n:9d} {(count_2n - count_n) / (n2 - n):13.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,7 @@ keeping each branch's buffers alive until the branches join, layer by layer."""
 
 import numpy as np
 import pytest
-
-from harness.compiler.compile import compile_graph
-from harness.compiler.graph import parse_model
-
 from emulator_check import assert_bit_exact_on_emulator, needs_emulator
-from engine_check import assert_bit_exact, assert_layers_match_reference, random_inputs
 from model_blocks import (
     BRANCHES_INPUT,
     MOBILENET_INPUT,
@@ -20,6 +15,11 @@ from model_blocks import (
     mobilenet_v3_block_model,
     resnet_model,
 )
+
+from harness.compiler.compile import compile_graph
+from harness.compiler.graph import parse_model
+
+from engine_check import assert_bit_exact, assert_layers_match_reference, random_inputs
 
 MODELS = {
     "resnet": (resnet_model, RESNET_INPUT),

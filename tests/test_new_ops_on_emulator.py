@@ -5,15 +5,15 @@ costs milliseconds; the kernels are the same C, built for the target."""
 
 import numpy as np
 import pytest
-
 from emulator_check import assert_bit_exact_on_emulator, needs_emulator
-from engine_check import random_inputs
 from test_op_activation import ALL_INT8, LOGISTIC_OUTPUT, activation_model
 from test_op_concatenation import concat_model
 from test_op_mul import RELU6, const_mul_model, gate_model
 from test_op_pad import pad_model
 from test_op_strided_slice import slice_model
 from test_op_views import expand_model, squeeze_model
+
+from engine_check import random_inputs
 from tflite_builder import binary_with_constant
 
 pytestmark = needs_emulator

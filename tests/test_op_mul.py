@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from test_op_add import broadcast_shapes
 
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.errors import HilError
 
 from engine_check import assert_bit_exact, random_inputs
-from test_op_add import broadcast_shapes
-from tflite_builder import ModelBuilder, binary_with_constant, options
+from tflite_builder import ModelBuilder, binary_with_constant, every_int8_pair, options
 
 NONE, RELU, RELU_N1_TO_1, RELU6 = 0, 1, 2, 3
 log_scales = st.floats(-3, 1)
@@ -75,14 +75,7 @@ ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
     ((1.5, 127), (0.75, -128), (0.09, 3)),
 ], ids=["round scales", "odd scales", "saturating"])
 def test_every_int8_pair(quants):
-    """Every pair of int8 values: the variable input holds one operand, a broadcast constant the other."""
-    b = ModelBuilder()
-    x = b.tensor([1, 256], "int8", *quants[0])
-    c = b.const(ALL_INT8.reshape(256, 1), "int8", scale=quants[1][0], zero_point=quants[1][1])
-    y = b.tensor([256, 256], "int8", *quants[2])
-    b.op("MUL", [x, c], [y], mul_options())
-    model = b.build([x], [y])
-    assert_bit_exact(model, ALL_INT8[None, None])
+    assert_bit_exact(every_int8_pair("MUL", quants), ALL_INT8[None, None])
 
 
 def model_with(activation=NONE, shapes=((2, 3), (2, 3)), out_shape=None, in2_quant=(0.1, 0)) -> bytes:

@@ -123,3 +123,14 @@ def binary_with_constant(kind: str, shapes, quants, activation: int = 0, const_s
     out = b.tensor(list(out_shape or np.broadcast_shapes(*shapes)), "int8", *quants[2])
     b.op(kind, operands, [out], options(f"{kind.capitalize()}Options", fusedActivationFunction=activation))
     return b.build([operands[1 - const_side]], [out])
+
+
+def every_int8_pair(kind: str, quants) -> bytes:
+    """ADD/SUB/MUL of every pair of int8 values: the input [1, 256] holds one operand, a constant
+    [256, 1] of all 256 values the other, broadcast to [256, 256]; feed it all 256 values."""
+    b = ModelBuilder()
+    x = b.tensor([1, 256], "int8", *quants[0])
+    c = b.const(np.arange(-128, 128).reshape(256, 1), "int8", scale=quants[1][0], zero_point=quants[1][1])
+    y = b.tensor([256, 256], "int8", *quants[2])
+    b.op(kind, [x, c], [y], options(f"{kind.capitalize()}Options", fusedActivationFunction=0))
+    return b.build([x], [y])

@@ -35,8 +35,10 @@ def lower_concatenation(op: Operator, graph: Graph) -> KernelCall:
         raise op_error(op, f"axis {options.axis} is out of range for rank {rank}")
     axis = options.axis % rank
     for number, tensor in enumerate(inputs):
-        if len(tensor.shape) != rank or any(d != o for i, (d, o) in enumerate(zip(tensor.shape, out.shape)) if i != axis):
-            raise op_error(op, f"input {number} {tensor.describe()} does not fit output {list(out.shape)} along axis {axis}")
+        others = [(d, o) for i, (d, o) in enumerate(zip(tensor.shape, out.shape)) if i != axis]
+        if len(tensor.shape) != rank or any(d != o for d, o in others):
+            raise op_error(
+                op, f"input {number} {tensor.describe()} does not fit output {list(out.shape)} along axis {axis}")
     if sum(tensor.shape[axis] for tensor in inputs) != out.shape[axis]:
         raise op_error(op, f"the inputs' sizes along axis {axis} do not add up to the output's {out.shape[axis]}")
     inner = int(np.prod(out.shape[axis + 1:], dtype=np.int64))

@@ -43,7 +43,8 @@ def lower_strided_slice(op: Operator, graph: Graph) -> KernelCall:
     rank = len(inp.shape)
     if not 1 <= rank <= MAX_RANK:
         raise op_error(op, f"input {inp.describe()} has rank {rank} (supported: 1 to {MAX_RANK})")
-    begin, end, strides = (constant_vector(op, t, role, rank) for t, role in zip(inputs[1:], ("begin", "end", "strides")))
+    begin, end, strides = (
+        constant_vector(op, tensor, role, rank) for tensor, role in zip(inputs[1:], ("begin", "end", "strides")))
     o = op.options or schema.StridedSliceOptionsT()
     if o.ellipsisMask or o.newAxisMask or getattr(o, "offset", False):
         raise op_error(op, "ellipsis and new-axis masks and the offset form are not supported "
