@@ -132,7 +132,6 @@ def lower_logistic(op: Operator, graph: Graph) -> KernelCall:
     return table_call(op, inp, out, value)
 
 
-
 def int16_multiplier(multiplier: int) -> int:
     """DownScaleInt32ToInt16Multiplier: the Q31 multiplier rounded to Q15, saturating."""
     if multiplier >= INT32_MAX - (1 << 15):
@@ -165,7 +164,7 @@ def lower_hard_swish(op: Operator, graph: Graph) -> KernelCall:
     if not -MAX_INT16_RIGHT_SHIFT <= out_exponent <= 0 or reluish_exponent < -MAX_INT16_RIGHT_SHIFT:
         raise op_error(
             op, f"input scale {scale_of(inp)!r} and output scale {scale_of(out)!r} are not supported "
-            "(supported: input scale / output scale between 2^-8 and 128, input scale above 2^-16)")
+            "(supported: input scale / output scale from about 2^-9 up to 128, input scale above about 2e-7)")
     out_multiplier16, reluish_multiplier16 = int16_multiplier(out_multiplier), int16_multiplier(reluish_multiplier)
     in_zp, out_zp = zero_point_of(inp), zero_point_of(out)
 
