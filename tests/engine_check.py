@@ -58,3 +58,16 @@ def assert_bit_exact(model: bytes, inputs: np.ndarray, name: str = "op_under_tes
                 f"engine {outputs[tuple(where[0])]} vs reference {golden[tuple(where[0])]}"
             )
     return outputs
+
+
+def assert_layers_match_reference(model: bytes, inputs: np.ndarray, name: str = "op_under_test") -> None:
+    """Every layer's output on the host engine equal to the reference interpreter's tensor: a buffer
+    the planner let another tensor overwrite too early would show here, even if the output hid it."""
+    compiled = compile_graph(parse_model(model, f"{name}.tflite"), name)
+    _, layers = HostEngine.build(compiled).run(inputs, layers=True)
+    golden = GoldenModel(model, keep_intermediates=True)
+    for record, x in enumerate(inputs):
+        golden.invoke(x)
+        for layer, call in enumerate(compiled.calls):
+            expected = golden.tensor(call.outputs[0])
+            assert layers[layer][record].tobytes() == expected.tobytes(), f"layer {layer} ({call.op.kind})"

@@ -14,6 +14,7 @@ from ai_edge_litert import schema_py_generated as schema
 _TYPES = {
     "float32": schema.TensorType.FLOAT32,
     "int32": schema.TensorType.INT32,
+    "int64": schema.TensorType.INT64,
     "int8": schema.TensorType.INT8,
     "int16": schema.TensorType.INT16,
     "uint8": schema.TensorType.UINT8,
@@ -105,3 +106,31 @@ def options(kind: str, **fields):
             raise AttributeError(f"{kind} has no field {key}")
         setattr(obj, key, value)
     return obj
+
+
+def binary_with_constant(kind: str, shapes, quants, activation: int = 0, const_side: int = 1, seed: int = 0,
+                         out_shape=None) -> bytes:
+    """ADD/SUB/MUL of the model's input and a seeded random int8 constant (on either side);
+    quants = ((scale, zero point) of input 1, of input 2, of the output)."""
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    operands = []
+    for side, (shape, quant) in enumerate(zip(shapes, quants)):
+        if side == const_side:
+            operands.append(b.const(rng.integers(-128, 128, shape), "int8", scale=quant[0], zero_point=quant[1]))
+        else:
+            operands.append(b.tensor(list(shape), "int8", *quant))
+    out = b.tensor(list(out_shape or np.broadcast_shapes(*shapes)), "int8", *quants[2])
+    b.op(kind, operands, [out], options(f"{kind.capitalize()}Options", fusedActivationFunction=activation))
+    return b.build([operands[1 - const_side]], [out])
+
+
+def every_int8_pair(kind: str, quants) -> bytes:
+    """ADD/SUB/MUL of every pair of int8 values: the input [1, 256] holds one operand, a constant
+    [256, 1] of all 256 values the other, broadcast to [256, 256]; feed it all 256 values."""
+    b = ModelBuilder()
+    x = b.tensor([1, 256], "int8", *quants[0])
+    c = b.const(np.arange(-128, 128).reshape(256, 1), "int8", scale=quants[1][0], zero_point=quants[1][1])
+    y = b.tensor([256, 256], "int8", *quants[2])
+    b.op(kind, [x, c], [y], options(f"{kind.capitalize()}Options", fusedActivationFunction=0))
+    return b.build([x], [y])

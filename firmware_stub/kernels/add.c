@@ -2,12 +2,8 @@
 
 #include <stddef.h>
 
+#include "hil_broadcast.h"
 #include "hil_fixedpoint.h"
-
-static int offset_in_range(int32_t offset)
-{
-    return offset >= -127 && offset <= 128;
-}
 
 static int right_shift_in_range(int32_t shift)
 {
@@ -20,20 +16,15 @@ static hil_status check_add(const hil_add_params *p, const int8_t *input1, const
     if (p == NULL || input1 == NULL || input2 == NULL || output == NULL) {
         return HIL_ERROR_ARGUMENT;
     }
-    if (!offset_in_range(p->input1_offset) || !offset_in_range(p->input2_offset) ||
+    if (!hil_input_offset_in_range(p->input1_offset) || !hil_input_offset_in_range(p->input2_offset) ||
         p->output_offset < -128 || p->output_offset > 127 || p->left_shift < 0 || p->left_shift > 22 ||
         !right_shift_in_range(p->input1_shift) || !right_shift_in_range(p->input2_shift) ||
-        !right_shift_in_range(p->output_shift) || p->input1_multiplier < 0 || p->input2_multiplier < 0 ||
+        !right_shift_in_range(p->output_shift) || p->input1_multiplier < 0 || p->input2_multiplier == INT32_MIN ||
         p->output_multiplier < 0 || p->act_min < -128 || p->act_min > p->act_max || p->act_max > 127) {
         return HIL_ERROR_ARGUMENT;
     }
-    if (p->output.n < 0 || p->output.h < 0 || p->output.w < 0 || p->output.c < 0) {
+    if (!hil_broadcast_layout_valid(&p->output, p->input1_strides, p->input2_strides)) {
         return HIL_ERROR_SHAPE;
-    }
-    for (int d = 0; d < 4; ++d) {
-        if (p->input1_strides[d] < 0 || p->input2_strides[d] < 0) {
-            return HIL_ERROR_SHAPE;
-        }
     }
     return HIL_OK;
 }

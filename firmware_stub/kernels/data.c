@@ -54,3 +54,31 @@ hil_status hil_reshape_s8(const hil_reshape_params *p, const int8_t *input, int8
     }
     return HIL_OK;
 }
+
+hil_status hil_strided_slice_s8(const hil_strided_slice_params *p, const int8_t *input, int8_t *output)
+{
+    if (p == NULL || input == NULL || output == NULL || p->start < 0) {
+        return HIL_ERROR_ARGUMENT;
+    }
+    const hil_shape4 out = p->output;
+    if (out.n < 0 || out.h < 0 || out.w < 0 || out.c < 0) {
+        return HIL_ERROR_SHAPE;
+    }
+    const int32_t *step = p->input_steps;
+    for (int32_t b = 0; b < out.n; ++b) {
+        for (int32_t y = 0; y < out.h; ++y) {
+            for (int32_t x = 0; x < out.w; ++x) {
+                const int8_t *from = input + p->start + b * step[0] + y * step[1] + x * step[2];
+                if (step[3] == 1) {
+                    memcpy(output, from, (size_t)out.c);
+                } else {
+                    for (int32_t c = 0; c < out.c; ++c) {
+                        output[c] = from[c * step[3]];
+                    }
+                }
+                output += out.c;
+            }
+        }
+    }
+    return HIL_OK;
+}

@@ -1,6 +1,7 @@
 /*
  * Element-wise addition, int8 + int8 -> int8, each tensor with its own scale and zero point
- * (TFLite ADD semantics, reference_integer_ops::Add and BroadcastAdd*DSlow).
+ * (TFLite ADD semantics, reference_integer_ops::Add and BroadcastAdd*DSlow); also TFLite's int8 SUB,
+ * which runs these kernels with input2_multiplier negated.
  *
  * Layout: the output is a dense 4-D NHWC tensor. Each input is addressed through one element
  * stride per output dimension (n, h, w, c); a stride of 0 broadcasts that input along the
@@ -11,7 +12,8 @@
  *   y = clamp(mbqm(sum, output_multiplier, output_shift) + output_offset, act_min, act_max)
  * where mbqm is hil_multiply_by_quantized_multiplier with a shift <= 0 (a pure right shift).
  * Ranges: input offsets in [-127, 128], output_offset in [-128, 127], left_shift in [0, 22],
- * shifts in [-31, 0], multipliers >= 0, -128 <= act_min <= act_max <= 127.
+ * shifts in [-31, 0], input1 and output multipliers >= 0 (input2's negative for SUB),
+ * -128 <= act_min <= act_max <= 127.
  * Scratch: none.
  */
 #ifndef HIL_ADD_H

@@ -1,4 +1,4 @@
-"""TRANSPOSE and RESHAPE: values move, quantization must not change."""
+"""TRANSPOSE and the views (RESHAPE, SQUEEZE, EXPAND_DIMS): values move, quantization must not change."""
 
 from __future__ import annotations
 
@@ -48,9 +48,49 @@ def lower_transpose(op: Operator, graph: Graph) -> KernelCall:
     return KernelCall(op, "hil_transpose_s8", "hil_transpose_params", params, [inp.index], [out.index])
 
 
-@lowering("RESHAPE")
-def lower_reshape(op: Operator, graph: Graph) -> KernelCall:
-    inp, out = int8_in_out(op, graph)
+def view_call(op: Operator, inp: Tensor, out: Tensor) -> KernelCall:
+    """The same bytes under another shape: a copy only when the planner gives them two buffers."""
     if inp.size != out.size:
         raise op_error(op, f"input {list(inp.shape)} and output {list(out.shape)} hold different element counts")
     return KernelCall(op, "hil_reshape_s8", "hil_reshape_params", {"bytes": inp.nbytes}, [inp.index], [out.index])
+
+
+@lowering("RESHAPE")
+def lower_reshape(op: Operator, graph: Graph) -> KernelCall:
+    inp, out = int8_in_out(op, graph)
+    return view_call(op, inp, out)
+
+
+@lowering("SQUEEZE")
+def lower_squeeze(op: Operator, graph: Graph) -> KernelCall:
+    """Dimensions of size 1 dropped: the listed ones, or all of them when none are listed."""
+    inp, out = int8_in_out(op, graph)
+    rank = len(inp.shape)
+    listed = list(getattr(op.options, "squeezeDims", None) or [])
+    if any(not -rank <= axis < rank for axis in listed):
+        raise op_error(op, f"squeeze axes {listed} are out of range for an input of rank {rank}")
+    axes = {axis % rank for axis in listed} or {i for i, dim in enumerate(inp.shape) if dim == 1}
+    if any(inp.shape[axis] != 1 for axis in axes):
+        raise op_error(op, f"squeeze axes {sorted(axes)} of {list(inp.shape)} are not all of size 1")
+    expected = tuple(dim for i, dim in enumerate(inp.shape) if i not in axes)
+    if out.shape != expected:
+        raise op_error(op, f"output shape {list(out.shape)} is not the squeezed shape {list(expected)}")
+    return view_call(op, inp, out)
+
+
+@lowering("EXPAND_DIMS")
+def lower_expand_dims(op: Operator, graph: Graph) -> KernelCall:
+    """A dimension of size 1 inserted at a constant axis (negative counts from the end of the output)."""
+    inp, out = int8_in_out(op, graph)
+    axis_tensor = graph.operator_inputs(op)[1] if len(op.inputs) == 2 else None
+    if axis_tensor is None or not axis_tensor.is_constant or axis_tensor.size != 1:
+        raise op_error(op, "the axis must be one constant integer")
+    rank = len(inp.shape)
+    axis = int(axis_tensor.data.reshape(-1)[0])
+    if not -rank - 1 <= axis <= rank:
+        raise op_error(op, f"axis {axis} is out of range for an input of rank {rank}")
+    axis %= rank + 1
+    expected = inp.shape[:axis] + (1,) + inp.shape[axis:]
+    if out.shape != expected:
+        raise op_error(op, f"output shape {list(out.shape)} is not the expanded shape {list(expected)}")
+    return view_call(op, inp, out)
