@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-from harness.audio.patches import quantize, structured_int8_inputs, synthetic_log_mel_patches
+from harness.audio.patches import structured_int8_inputs, synthetic_log_mel_patches
+from harness.audio.quantization import quantize
 from harness.cli import main
 from harness.errors import HilError
 from harness.models import yamnet256

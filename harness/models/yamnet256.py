@@ -33,13 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.audio.patches import (
-    MEL_BINS,
-    PATCH_FRAMES,
-    dequantize,
-    quantize,
-    synthetic_log_mel_patches,
-)
+from harness.audio.patches import MEL_BINS, PATCH_FRAMES, synthetic_log_mel_patches
+from harness.audio.quantization import dequantize, quantize
 from harness.errors import HilError
 from harness.io import write_atomically
 from harness.paths import cache_dir
