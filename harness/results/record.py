@@ -38,6 +38,8 @@ class RunData:
     latency: dict
     throughput: dict
     footprint: dict
+    accuracy: dict | None = None  # with a dataset: the clip-level block (harness/accuracy/run.py)
+    clip_of_patch: np.ndarray | None = None  # with a dataset: the clip each patch came from
 
     @property
     def run_id(self) -> str:
@@ -110,6 +112,7 @@ def run_json(data: RunData) -> dict:
         "latency": data.latency,
         "throughput": data.throughput,
         "footprint": data.footprint,
+        **({} if data.accuracy is None else {"accuracy": data.accuracy}),
     }
 
 
@@ -134,9 +137,9 @@ def write_run(results_dir: Path, data: RunData, extra_files) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{data.run_id}.", dir=results_dir))
     try:
         (staging / "run.json").write_text(json.dumps(record, indent=2) + "\n")
-        np.savez_compressed(
-            staging / "outputs.npz", inputs=data.inputs, device=data.device_outputs, golden=data.golden_outputs
-        )
+        clips = {} if data.clip_of_patch is None else {"clip_of_patch": data.clip_of_patch}
+        np.savez_compressed(staging / "outputs.npz", inputs=data.inputs, device=data.device_outputs,
+                            golden=data.golden_outputs, **clips)
         extra_files(staging, record)
         os.chmod(staging, 0o755)
         os.replace(staging, final)
