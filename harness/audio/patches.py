@@ -37,7 +37,7 @@ NOISE_FLOOR_RMS = 1e-4
 # --- synthetic audio --------------------------------------------------------------------
 
 
-def _envelope(rng: np.random.Generator, length: int) -> np.ndarray:
+def event_envelope(rng: np.random.Generator, length: int) -> np.ndarray:
     """An attack / decay envelope with a random shape, as struck or sung sounds have."""
     attack = max(1, int(length * rng.uniform(0.005, 0.2)))
     release = max(1, int(length * rng.uniform(0.05, 0.6)))
@@ -47,7 +47,7 @@ def _envelope(rng: np.random.Generator, length: int) -> np.ndarray:
     return envelope
 
 
-def _harmonic_tone(rng: np.random.Generator, length: int) -> np.ndarray:
+def harmonic_tone(rng: np.random.Generator, length: int) -> np.ndarray:
     """A voiced tone: fundamental plus decaying harmonics, with a slow vibrato."""
     t = np.arange(length) / SAMPLE_RATE
     fundamental = rng.uniform(80.0, 1000.0)
@@ -60,17 +60,17 @@ def _harmonic_tone(rng: np.random.Generator, length: int) -> np.ndarray:
         for k in harmonics
         if k * fundamental < SAMPLE_RATE / 2
     )
-    return tone * _envelope(rng, length)
+    return tone * event_envelope(rng, length)
 
 
-def _chirp(rng: np.random.Generator, length: int) -> np.ndarray:
+def chirp(rng: np.random.Generator, length: int) -> np.ndarray:
     """An exponential frequency sweep, up or down, like a siren or a bird call."""
     start_hz, end_hz = rng.uniform(150.0, 7000.0, size=2)
     sweep = start_hz * (end_hz / start_hz) ** (np.arange(length) / length)
-    return np.sin(2 * np.pi * np.cumsum(sweep) / SAMPLE_RATE) * _envelope(rng, length)
+    return np.sin(2 * np.pi * np.cumsum(sweep) / SAMPLE_RATE) * event_envelope(rng, length)
 
 
-def _noise_burst(rng: np.random.Generator, length: int) -> np.ndarray:
+def noise_burst(rng: np.random.Generator, length: int) -> np.ndarray:
     """Band-limited noise, like rain, wind, a breath or crackling."""
     spectrum = np.fft.rfft(rng.standard_normal(length))
     frequencies = np.fft.rfftfreq(length, 1.0 / SAMPLE_RATE)
@@ -78,10 +78,10 @@ def _noise_burst(rng: np.random.Generator, length: int) -> np.ndarray:
     high_hz = low_hz + rng.uniform(500.0, 8000.0 - low_hz)
     spectrum[(frequencies < low_hz) | (frequencies > high_hz)] = 0.0
     burst = np.fft.irfft(spectrum, n=length)
-    return burst / (np.std(burst) + 1e-12) * _envelope(rng, length)
+    return burst / (np.std(burst) + 1e-12) * event_envelope(rng, length)
 
 
-def _clicks(rng: np.random.Generator, length: int) -> np.ndarray:
+def clicks(rng: np.random.Generator, length: int) -> np.ndarray:
     """A train of short decaying clicks, like a clock tick or footsteps."""
     period = int(SAMPLE_RATE * rng.uniform(0.05, 0.5))
     decay = np.exp(-np.arange(int(SAMPLE_RATE * 0.01)) / (SAMPLE_RATE * rng.uniform(0.0005, 0.003)))
@@ -91,10 +91,10 @@ def _clicks(rng: np.random.Generator, length: int) -> np.ndarray:
 
 
 _EVENT_MAKERS: tuple[Callable[[np.random.Generator, int], np.ndarray], ...] = (
-    _harmonic_tone,
-    _chirp,
-    _noise_burst,
-    _clicks,
+    harmonic_tone,
+    chirp,
+    noise_burst,
+    clicks,
 )
 
 
