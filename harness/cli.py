@@ -84,8 +84,13 @@ def cmd_model(args: argparse.Namespace) -> int:
     from harness.models import yamnet256
 
     arguments = (args.classes, args.seed)
+    if args.float_output is not None and not args.rebuild:
+        raise HilError("--float-output needs --rebuild: the float model comes out of the same training")
     if args.rebuild:
-        model, how = yamnet256.build_yamnet256(*arguments), "built now"
+        (model, float_model), how = yamnet256.build_yamnet256_models(*arguments), "trained now"
+        if args.float_output is not None:
+            write_atomically(args.float_output, lambda tmp: tmp.write_bytes(float_model))
+            print(f"wrote {args.float_output} (the float32 model of the same training)")
     elif arguments == (yamnet256.DEFAULT_CLASSES, yamnet256.DEFAULT_SEED):
         model, how = yamnet256.default_model_path().read_bytes(), "the committed default"
     else:
@@ -140,6 +145,25 @@ def cmd_infer(args: argparse.Namespace) -> int:
 
     outputs = infer(_model_path(args.model), args.inputs, args.out, _board(args), _model_name(args))
     print(f"wrote {args.out}: {outputs.shape[0]} outputs of shape {list(outputs.shape[1:])} {outputs.dtype}")
+    return 0
+
+
+def cmd_patches(args: argparse.Namespace) -> int:
+    from harness.audio.frontend import audio_patches, frontend, quantize_patches
+    from harness.io import save_array
+
+    if args.float and args.model is not None:
+        raise HilError("--float and --model exclude each other: --float writes the log-mel patches before quantization")
+    fe = frontend(args.frontend)
+    patches = audio_patches(args.audio, fe)
+    if not args.float:
+        from harness.compiler.graph import read_model
+
+        graph = read_model(_model_path(args.model))
+        patches = quantize_patches(patches, graph.tensor(graph.inputs[0]))
+    save_array(args.output, patches)
+    print(f"wrote {args.output}: {patches.shape[0]} patches of shape {list(patches.shape[1:])} {patches.dtype} "
+          f"(front end {fe.name})")
     return 0
 
 
@@ -205,10 +229,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("model", help="write the project's default model")
     p.add_argument("architecture", choices=["yamnet256"])
     p.add_argument("-o", "--output", type=Path, required=True, help="where to write the .tflite")
-    p.add_argument("--classes", type=int, default=10, help="classes of the dense head (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights (default 0)")
+    p.add_argument("--classes", type=int, default=4,
+                   help="classes of the dense head, trained on the first of the demo classes (default 4: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and the training (default 0)")
     p.add_argument("--rebuild", action="store_true",
-                   help="build it now with TensorFlow, even the committed default (its bytes depend on the CPU)")
+                   help="train it now with TensorFlow, even the committed default (its bytes depend on the CPU)")
+    p.add_argument("--float-output", type=Path, metavar="FILE",
+                   help="with --rebuild, also write the float32 .tflite of the same training")
     p.set_defaults(run=cmd_model)
 
     p = commands.add_parser("infer", help="run inputs through the firmware on a target")
@@ -217,6 +244,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", type=Path, required=True, help=".npy of N inputs stacked on a new first axis")
     p.add_argument("--out", type=Path, required=True, help=".npy to write the N outputs to")
     p.set_defaults(run=cmd_infer)
+
+    from harness.audio.frontend import DEFAULT_FRONTEND, FRONTENDS
+
+    p = commands.add_parser("patches", help="an audio file's log-mel patches through the front end")
+    p.add_argument("audio", type=Path, help="audio file (WAV, FLAC, OGG, MP3; any rate, mono or several channels)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="where to write the .npy")
+    p.add_argument("--model", type=Path,
+                   help="int8 patches as this .tflite's input, shape (N, *input shape) (default: the project's "
+                        "Yamnet-256)")
+    p.add_argument("--float", action="store_true", help="the float log-mel patches instead, shape (N, 64, 96)")
+    p.add_argument("--frontend", choices=tuple(FRONTENDS), default=DEFAULT_FRONTEND,
+                   help="the front end's preset (default: %(default)s, the shared model's training pipeline)")
+    p.set_defaults(run=cmd_patches)
 
     p = commands.add_parser("bench", help="run reference patches on a target: parity, latency, footprint")
     _add_device_options(p)

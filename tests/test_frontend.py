@@ -1,6 +1,7 @@
 """Tests of the audio front end: librosa judges the pipeline, hand-computed cases judge both."""
 
 import dataclasses
+from pathlib import Path
 
 import librosa
 import numpy as np
@@ -135,7 +136,9 @@ def test_the_log_mel_spectrogram_is_librosas():
 
 
 @pytest.mark.parametrize(
-    "rate, channels", [(16_000, 1), (44_100, 2), (22_050, 2), (8_000, 1)], ids=["16k", "44k1-stereo", "22k05-stereo", "8k"]
+    "rate, channels",
+    [(16_000, 1), (44_100, 2), (22_050, 2), (8_000, 1)],
+    ids=["16k", "44k1-stereo", "22k05-stereo", "8k"],
 )
 def test_an_audio_file_gives_librosas_patches(tmp_path, rate, channels):
     """The closing note's front-end error: printed with -s (max and mean absolute, log-mel)."""
@@ -220,3 +223,70 @@ def test_an_unreadable_file_is_named(tmp_path):
     soundfile.write(empty, np.zeros(0, np.float32), 16_000)
     with pytest.raises(HilError, match="empty.wav: the file holds no samples"):
         load_audio(empty, ZOO)
+
+
+# --- hil patches ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_clip(tmp_path):
+    from harness.audio.demo import demo_dataset
+
+    return demo_dataset(tmp_path / "demo") / "siren" / "siren-00.wav"
+
+
+def _hil(capsys, *argv) -> tuple[int, str, str]:
+    from harness.cli import main
+
+    code = main([str(arg) for arg in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_hil_patches_writes_the_default_models_int8_input(capsys, tmp_path, demo_clip):
+    from harness.compiler.graph import read_model
+    from harness.models.yamnet256 import default_model_path
+
+    code, out, _ = _hil(capsys, "patches", demo_clip, "-o", tmp_path / "p.npy")
+    assert code == 0 and "2 patches of shape [1, 64, 96, 1] int8 (front end zoo)" in out
+    graph = read_model(default_model_path())
+    expected = quantize_patches(audio_patches(demo_clip, ZOO), graph.tensor(graph.inputs[0]))
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), expected)
+
+
+def test_hil_patches_float_and_another_front_end(capsys, tmp_path, demo_clip):
+    assert _hil(capsys, "patches", demo_clip, "--float", "-o", tmp_path / "zoo.npy")[0] == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "zoo.npy"), audio_patches(demo_clip, ZOO))
+    code, out, _ = _hil(capsys, "patches", demo_clip, "--float", "--frontend", "yamnet", "-o", tmp_path / "y.npy")
+    assert code == 0 and "(front end yamnet)" in out
+    yamnet = np.load(tmp_path / "y.npy")
+    assert yamnet.shape == (3, 64, 96) and yamnet.dtype == np.float32  # a patch every 48 frames
+    np.testing.assert_array_equal(yamnet, audio_patches(demo_clip, YAMNET))
+
+
+def test_hil_patches_for_a_model_of_the_published_shape(capsys, tmp_path, demo_clip):
+    from harness.compiler.graph import read_model
+
+    published = Path(__file__).resolve().parents[2] / "shared/models/st-yamnet256-esc10/yamnet_256_64x96_int8.tflite"
+    if not published.is_file():
+        pytest.skip("the shared model is not beside the checkout")
+    assert _hil(capsys, "patches", demo_clip, "--model", published, "-o", tmp_path / "p.npy")[0] == 0
+    graph = read_model(published)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "p.npy"), quantize_patches(audio_patches(demo_clip, ZOO), graph.tensor(graph.inputs[0]))
+    )
+
+
+def test_hil_patches_bad_input_is_one_line_and_no_file(capsys, tmp_path, demo_clip):
+    out = tmp_path / "p.npy"
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF....WAVE")
+    for argv, message in [
+        ((bad, "-o", out), "bad.wav: cannot read it as audio"),
+        ((demo_clip, "--float", "--model", demo_clip, "-o", out), "--float and --model exclude each other"),
+        ((demo_clip, "--model", tmp_path / "none.tflite", "-o", out), "none.tflite: no such file"),
+    ]:
+        code, _, err = _hil(capsys, "patches", *argv)
+        assert code == 2 and err.startswith("hil patches: error: ") and message in err
+        assert len(err.strip().splitlines()) == 1
+        assert not out.exists()
