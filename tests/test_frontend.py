@@ -217,7 +217,7 @@ def test_an_unreadable_file_is_named(tmp_path):
     bad.write_text("not audio")
     with pytest.raises(HilError, match="notes.wav: cannot read it as audio"):
         load_audio(bad, ZOO)
-    with pytest.raises(HilError, match="missing.wav"):
+    with pytest.raises(HilError, match="missing.wav: no such file"):
         load_audio(tmp_path / "missing.wav", ZOO)
     empty = tmp_path / "empty.wav"
     soundfile.write(empty, np.zeros(0, np.float32), 16_000)

@@ -141,6 +141,8 @@ def load_audio(path: Path | str, fe: FrontEnd) -> np.ndarray:
     import soxr
 
     path = Path(path)
+    if not path.is_file():
+        raise HilError(f"{path}: no such file; give the path of an audio file")
     try:
         samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
     except (OSError, RuntimeError, soundfile.LibsndfileError) as error:
