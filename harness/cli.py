@@ -167,22 +167,54 @@ def cmd_patches(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def _accuracy_options(args: argparse.Namespace):
+    """The dataset options as the accuracy job takes them; None without --dataset."""
+    if args.dataset is None:
+        for option in ("classes", "fold", "float_model"):
+            if getattr(args, option) is not None:
+                raise HilError(f"--{option.replace('_', '-')} needs --dataset PATH")
+        return None
+    from harness.accuracy.options import AccuracyOptions, dataset_path
+
+    return AccuracyOptions(dataset=dataset_path(args.dataset), classes_file=args.classes, fold=args.fold,
+                           float_model=args.float_model, aggregation=args.aggregation, frontend=args.frontend,
+                           skip_bad=args.skip_bad, agreement_only=args.agreement_only)
+
+
+def _bench_run(args: argparse.Namespace, patches: int) -> dict:
+    """The bench job as the options say: run, write the run directory, print the tables."""
     from rich.console import Console
 
     from harness.bench import BenchOptions, bench, summary_tables
 
+    dataset = _accuracy_options(args)
     with _held_board(args) as board:
         options = BenchOptions(
-            model_path=_model_path(args.model), board=board, patches=args.patches, timing_runs=args.timing_runs,
-            results_dir=args.results_dir, name=_model_name(args), extra_cflags=tuple(args.cflag),
+            model_path=_model_path(args.model), board=board, patches=patches, timing_runs=args.timing_runs,
+            results_dir=args.results_dir, name=_model_name(args), extra_cflags=tuple(args.cflag), dataset=dataset,
         )
         console = Console(stderr=True)
         folder, record = bench(options, console)
     for table in summary_tables(record, folder):
         Console().print(table)
+    return record
+
+
+def _verdict(record: dict) -> int:
+    """1 when the device differs from the golden: on any patch, or on any clip's prediction."""
     parity = record["parity"]
-    return 0 if parity["exact_patches"] == parity["patches"] else 1
+    clips_disagree = bool(record.get("accuracy", {}).get("disagreements"))
+    return 1 if parity["exact_patches"] != parity["patches"] or clips_disagree else 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.dataset is not None and args.patches is not None:
+        raise HilError("--patches and --dataset exclude each other: with a dataset, its clips are the patches")
+    return _verdict(_bench_run(args, args.patches or defaults.PATCHES))
+
+
+def cmd_accuracy(args: argparse.Namespace) -> int:
+    return _verdict(_bench_run(args, defaults.PATCHES))
 
 
 def _add_device_options(p: argparse.ArgumentParser) -> None:
@@ -259,10 +291,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_patches)
 
     p = commands.add_parser("bench", help="run reference patches on a target: parity, latency, footprint")
+    p.add_argument("--patches", type=int,
+                   help=f"how many reference patches to run (default {defaults.PATCHES}; not with --dataset)")
+    _add_bench_options(p, demo_by_default=False)
+    p.set_defaults(run=cmd_bench)
+
+    p = commands.add_parser("accuracy", help="clip-level accuracy of a dataset (default: the demo dataset) on a "
+                                             "target: device, golden and float, with the bench figures; exit 1 "
+                                             "when device and golden disagree")
+    _add_bench_options(p, demo_by_default=True)
+    p.set_defaults(run=cmd_accuracy)
+    _add_boards_command(commands)
+    _add_compare_command(commands)
+    _add_report_command(commands)
+    _add_baseline_command(commands)
+    return parser
+
+
+def _add_bench_options(p: argparse.ArgumentParser, demo_by_default: bool) -> None:
+    """The options of the bench job, shared by `hil bench` and `hil accuracy`."""
     _add_device_options(p)
     p.add_argument("--model", type=Path, help=".tflite file (default: the project's Yamnet-256)")
-    p.add_argument("--patches", type=int, default=defaults.PATCHES,
-                   help=f"how many patches to run (default {defaults.PATCHES})")
     p.add_argument("--timing-runs", type=int, default=defaults.TIMING_RUNS,
                    help=f"inferences per timing run (default {defaults.TIMING_RUNS})")
     p.add_argument("--results-dir", type=Path, default=defaults.RESULTS_DIR,
@@ -270,13 +319,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cflag", action="append", default=[], metavar="FLAG",
                    help="an extra compiler flag for this run's firmware (repeatable), e.g. --cflag=-O1")
     _add_farm_options(p)
-    p.set_defaults(run=cmd_bench)
-    _add_boards_command(commands)
-    _add_compare_command(commands)
-    _add_report_command(commands)
-    _add_baseline_command(commands)
-    return parser
+    _add_dataset_options(p, demo_by_default)
 
+
+def _add_dataset_options(p: argparse.ArgumentParser, demo_by_default: bool) -> None:
+    """Clips instead of reference patches, and how their clip-level accuracy is measured (harness/accuracy)."""
+    from harness.accuracy.aggregation import AGGREGATIONS, DEFAULT_AGGREGATION
+    from harness.accuracy.options import DEMO_DATASET
+    from harness.audio.frontend import DEFAULT_FRONTEND, FRONTENDS
+
+    default = f" (default: {DEMO_DATASET})" if demo_by_default else ""
+    p.add_argument("--dataset", default=DEMO_DATASET if demo_by_default else None, metavar="PATH",
+                   help="audio clips: an ESC-50 folder (meta/esc50.csv + audio/), a folder of class folders, a "
+                        f"CSV of path,label, or `{DEMO_DATASET}` for the project's demo dataset (a folder named "
+                        f"{DEMO_DATASET}: ./{DEMO_DATASET}){default}")
+    p.add_argument("--classes", type=Path, metavar="FILE",
+                   help="the model's class names in output order: one a line, or a model-zoo config YAML "
+                        "(dataset.class_names) (default: the demo classes for the default model, else the "
+                        "dataset's labels, sorted)")
+    p.add_argument("--fold", type=int, metavar="K", help="only the clips of this fold (ESC-50)")
+    p.add_argument("--float-model", type=Path, metavar="FILE",
+                   help="the float model (Keras .h5 or float .tflite) for the float accuracy column")
+    p.add_argument("--aggregation", choices=AGGREGATIONS, default=DEFAULT_AGGREGATION,
+                   help="one prediction per clip: mean of the patches' outputs then argmax, or a majority vote "
+                        "(ties: highest mean, then lowest class index) (default: %(default)s)")
+    p.add_argument("--frontend", choices=tuple(FRONTENDS), default=DEFAULT_FRONTEND,
+                   help="the audio front end's preset (default: %(default)s, the shared model's training pipeline)")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="skip unreadable clips (each named in the results) instead of stopping at the first")
+    p.add_argument("--agreement-only", action="store_true",
+                   help="the dataset's labels are not the model's classes: compare device and golden per clip, "
+                        "with no accuracy")
 
 
 # --- farms: hil boards, and a board of the hardware map (harness/farm) -----------------------------

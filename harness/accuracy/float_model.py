@@ -16,16 +16,21 @@ from harness.quiet import native_stderr_shown_on_failure
 KERAS_SUFFIXES = (".h5", ".hdf5")
 
 
-def float_outputs(path: Path, patches: np.ndarray) -> np.ndarray:
-    """The model's outputs (patches, classes) for float patches (patches, mels, frames)."""
+def check_float_model(path: Path) -> None:
+    """Refuse a missing file or another kind of file before anything runs."""
     if not path.is_file():
         raise HilError(f"--float-model {path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in KERAS_SUFFIXES:
+    if path.suffix.lower() not in (*KERAS_SUFFIXES, ".tflite"):
+        raise HilError(f"--float-model {path}: expected a Keras .h5 or a float .tflite, "
+                       f"not '{path.suffix or path.name}'")
+
+
+def float_outputs(path: Path, patches: np.ndarray) -> np.ndarray:
+    """The model's outputs (patches, classes) for float patches (patches, mels, frames)."""
+    check_float_model(path)
+    if path.suffix.lower() in KERAS_SUFFIXES:
         return _keras_outputs(path, patches)
-    if suffix == ".tflite":
-        return _tflite_outputs(path, patches)
-    raise HilError(f"--float-model {path}: expected a Keras .h5 or a float .tflite, not '{suffix or path.name}'")
+    return _tflite_outputs(path, patches)
 
 
 def _fit(patches: np.ndarray, input_shape: tuple[int, ...], path: Path) -> np.ndarray:

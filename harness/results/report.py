@@ -120,6 +120,9 @@ def accuracy_section(block: dict, target: str) -> list[str]:
         f"device {block['device_seconds']:.1f} s in all).",
         "",
     ]
+    skipped = block["dataset"]["skipped"]
+    if skipped:
+        lines += [f"{len(skipped)} left out with --skip-bad:", "", *(f"- {line}" for line in skipped), ""]
     if not block["labelled"]:
         lines += ["Agreement only: the dataset's labels are not the model's classes, so no accuracy is computed.", ""]
     for item in block["disagreements"]:
