@@ -162,3 +162,26 @@ def test_the_shared_model_on_the_demo_dataset_agrees_clip_by_clip_without_labels
     assert not block["labelled"] and block["device"] is block["golden"] is None and block["confusion"] is None
     assert block["agreement"] == 1.0 and block["classes"][0] == "dog" and block["clips"] == CLIPS
     assert "Agreement only" in (run_dir / "report.md").read_text()
+
+
+def test_an_esc50_folder_runs_the_model_classes_rows_of_one_fold(capsys, tmp_path):
+    """An ESC-50 layout whose esc10 rows are the default model's classes, over two folds, and a
+    category outside them that is not an esc10 row: --fold 2 runs the esc10 rows of fold 2 only."""
+    root = tmp_path / "ESC-50"
+    rows = ["filename,fold,target,category,esc10,src_file,take"]
+    for fold in (1, 2):
+        for index, name in enumerate(CLASS_NAMES):
+            filename = f"{fold}-{index}-A-0.wav"
+            write_clip(root / "audio" / filename)
+            rows.append(f"{filename},{fold},{index},{name},True,{index},A")
+        write_clip(root / "audio" / f"{fold}-9-A-0.wav")
+        rows.append(f"{fold}-9-A-0.wav,{fold},9,dog,False,9,A")
+    (root / "meta").mkdir()
+    (root / "meta" / "esc50.csv").write_text("\n".join(rows) + "\n")
+    code, _, _ = hil(capsys, tmp_path / "results", "--dataset", root, "--fold", 2)
+    assert code == 0
+    run_dir, record = the_run(tmp_path / "results")
+    block = record["accuracy"]
+    assert block["dataset"]["fold"] == 2 and block["dataset"]["name"] == "ESC-10 fold 2"
+    assert block["clips"] == len(CLASS_NAMES) and block["agreement"] == 1.0
+    assert f"| this run, host | ESC-10 fold 2 | {len(CLASS_NAMES)} |" in (run_dir / "report.md").read_text()
