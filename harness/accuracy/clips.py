@@ -34,8 +34,6 @@ class ClipPatches:
 def clip_patches(dataset: Dataset, classes: tuple[str, ...], fe: FrontEnd, tensor: Tensor, *, labelled: bool,
                  on_clip: Callable[[int, int], None] | None = None) -> ClipPatches:
     """Run the front end on every clip; `on_clip(done, total)` after each one."""
-    if not dataset.clips:
-        raise HilError(f"{dataset.root}: the dataset has no clips (after --fold and skipped files)")
     # load_dataset kept only clips whose label is one of the classes it was given.
     labels = np.array([classes.index(clip.label) for clip in dataset.clips]) if labelled else None
     started = time.perf_counter()

@@ -106,8 +106,7 @@ def accuracy_block(clips: ClipPatches, outputs: ClipOutputs, options: AccuracyOp
     matrix = None if labels is None else confusion_matrix(device, labels, len(names))
     dataset = clips.dataset
     return {
-        "dataset": {"name": dataset.name, "fold": options.fold,
-                    "skipped": list(dataset.skipped)},
+        "dataset": {"name": dataset.name, "fold": options.fold, "skipped": list(dataset.skipped)},
         "clips": clips.clips,
         "patches": int(clips.clip_of_patch.shape[0]),
         "classes": names,
@@ -129,7 +128,3 @@ def accuracy_block(clips: ClipPatches, outputs: ClipOutputs, options: AccuracyOp
         "device_seconds": outputs.device_seconds,
         "seconds_per_clip": (clips.seconds + outputs.device_seconds) / clips.clips,
     }
-
-
-def clips_disagree(block: dict) -> bool:
-    return bool(block["disagreements"])
