@@ -31,9 +31,10 @@ def demo(tmp_path_factory):
 
 def accuracy_on_qemu(capsys, results, *args) -> tuple[int, dict]:
     code = main(["accuracy", "--target", "qemu-m33", "--results-dir", str(results), *map(str, args)])
-    capsys.readouterr()
-    (run_dir,) = [p for p in results.iterdir() if p.is_dir()]
-    return code, load_run(run_dir)
+    err = capsys.readouterr().err
+    runs = [p for p in results.iterdir() if p.is_dir()] if results.is_dir() else []
+    assert len(runs) == 1, f"hil accuracy exited {code} with no run written; it said:\n{err[-3000:]}"
+    return code, load_run(runs[0])
 
 
 def test_the_default_model_on_the_device_scores_exactly_the_golden(capsys, demo, tmp_path):
