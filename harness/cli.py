@@ -94,8 +94,13 @@ def cmd_model(args: argparse.Namespace) -> int:
 
     check_writable_file(args.output)  # before a rebuild's minutes, not after
     arguments = (args.classes, args.seed)
+    if args.float_output is not None and not args.rebuild:
+        raise HilError("--float-output needs --rebuild: the float model comes out of the same training")
     if args.rebuild:
-        model, how = yamnet256.build_yamnet256(*arguments), "built now"
+        (model, float_model), how = yamnet256.build_yamnet256_models(*arguments), "trained now"
+        if args.float_output is not None:
+            write_atomically(args.float_output, lambda tmp: tmp.write_bytes(float_model))
+            print(f"wrote {args.float_output} (the float32 model of the same training)")
     elif arguments == (yamnet256.DEFAULT_CLASSES, yamnet256.DEFAULT_SEED):
         model, how = yamnet256.default_model_path().read_bytes(), "the committed default"
     else:
@@ -153,22 +158,74 @@ def cmd_infer(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def cmd_patches(args: argparse.Namespace) -> int:
+    from harness.audio.frontend import audio_patches, frontend
+    from harness.inputs import log_mel_inputs
+    from harness.io import save_array
+
+    if args.float and args.model is not None:
+        raise HilError("--float and --model exclude each other: --float writes the log-mel patches before quantization")
+    fe = frontend(args.frontend)
+    patches = audio_patches(args.audio, fe)
+    if not args.float:
+        from harness.compiler.graph import read_model
+
+        graph = read_model(_model_path(args.model))
+        patches = log_mel_inputs(patches, graph)
+    save_array(args.output, patches)
+    print(f"wrote {args.output}: {patches.shape[0]} patches of shape {list(patches.shape[1:])} {patches.dtype} "
+          f"(front end {fe.name})")
+    return 0
+
+
+def _accuracy_options(args: argparse.Namespace):
+    """The dataset options as the accuracy job takes them; None without --dataset."""
+    if args.dataset is None:
+        for option in ("classes", "fold", "float_model"):
+            if getattr(args, option) is not None:
+                raise HilError(f"--{option.replace('_', '-')} needs --dataset PATH")
+        return None
+    from harness.accuracy.options import AccuracyOptions, dataset_path
+
+    return AccuracyOptions(dataset=dataset_path(args.dataset), classes_file=args.classes, fold=args.fold,
+                           float_model=args.float_model, aggregation=args.aggregation, frontend=args.frontend,
+                           skip_bad=args.skip_bad, agreement_only=args.agreement_only)
+
+
+def _bench_run(args: argparse.Namespace, patches: int) -> dict:
+    """The bench job as the options say: run, write the run directory, print the tables."""
     from rich.console import Console
 
     from harness.bench import BenchOptions, bench, summary_tables
 
+    dataset = _accuracy_options(args)
     with _held_board(args) as board:
         options = BenchOptions(
-            model_path=_model_path(args.model), board=board, patches=args.patches, timing_runs=args.timing_runs,
-            results_dir=args.results_dir, name=_model_name(args), extra_cflags=tuple(args.cflag),
+            model_path=_model_path(args.model), board=board, patches=patches, timing_runs=args.timing_runs,
+            results_dir=args.results_dir, name=_model_name(args), extra_cflags=tuple(args.cflag), dataset=dataset,
         )
         console = Console(stderr=True)
         folder, record = bench(options, console)
     for table in summary_tables(record, folder):
         Console().print(table)
+    return record
+
+
+def _verdict(record: dict) -> int:
+    """1 when the device differs from the golden: on any patch, or on any clip's prediction."""
     parity = record["parity"]
-    return 0 if parity["exact_patches"] == parity["patches"] else 1
+    clips_disagree = bool(record.get("accuracy", {}).get("disagreements"))
+    return 1 if parity["exact_patches"] != parity["patches"] or clips_disagree else 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    if args.dataset is not None and args.patches is not None:
+        raise HilError("--patches and --dataset exclude each other: with a dataset, its clips are the patches")
+    return _verdict(_bench_run(args, args.patches or defaults.PATCHES))
+
+
+def cmd_accuracy(args: argparse.Namespace) -> int:
+    return _verdict(_bench_run(args, defaults.PATCHES))
 
 
 def _add_device_options(p: argparse.ArgumentParser) -> None:
@@ -215,10 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("model", help="write the project's default model")
     p.add_argument("architecture", choices=["yamnet256"])
     p.add_argument("-o", "--output", type=Path, required=True, help="where to write the .tflite")
-    p.add_argument("--classes", type=int, default=10, help="classes of the dense head (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights (default 0)")
+    p.add_argument("--classes", type=int, default=4,
+                   help="classes of the dense head, trained on the first of the demo classes (default 4: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and the training (default 0)")
     p.add_argument("--rebuild", action="store_true",
-                   help="build it now with TensorFlow, even the committed default (its bytes depend on the CPU)")
+                   help="train it now with TensorFlow, even the committed default (its bytes depend on the CPU)")
+    p.add_argument("--float-output", type=Path, metavar="FILE",
+                   help="with --rebuild, also write the float32 .tflite of the same training")
     p.set_defaults(run=cmd_model)
 
     p = commands.add_parser("infer", help="run inputs through the firmware on a target")
@@ -228,11 +288,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help=".npy to write the N outputs to")
     p.set_defaults(run=cmd_infer)
 
+    from harness.audio.frontend import DEFAULT_FRONTEND, FRONTENDS
+
+    p = commands.add_parser("patches", help="an audio file's log-mel patches through the front end")
+    p.add_argument("audio", type=Path, help="audio file (WAV, FLAC, OGG, MP3; any rate, mono or several channels)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="where to write the .npy")
+    p.add_argument("--model", type=Path,
+                   help="int8 patches as this .tflite's input, shape (N, *input shape) (default: the project's "
+                        "Yamnet-256)")
+    p.add_argument("--float", action="store_true", help="the float log-mel patches instead, shape (N, 64, 96)")
+    p.add_argument("--frontend", choices=tuple(FRONTENDS), default=DEFAULT_FRONTEND,
+                   help="the front end's preset (default: %(default)s, the shared model's training pipeline)")
+    p.set_defaults(run=cmd_patches)
+
     p = commands.add_parser("bench", help="run reference patches on a target: parity, latency, footprint")
+    p.add_argument("--patches", type=int,
+                   help=f"how many reference patches to run (default {defaults.PATCHES}; not with --dataset)")
+    _add_bench_options(p, demo_by_default=False)
+    p.set_defaults(run=cmd_bench)
+
+    p = commands.add_parser("accuracy", help="clip-level accuracy of a dataset (default: the demo dataset) on a "
+                                             "target: device, golden and float, with the bench figures; exit 1 "
+                                             "when device and golden disagree")
+    _add_bench_options(p, demo_by_default=True)
+    p.set_defaults(run=cmd_accuracy)
+    _add_boards_command(commands)
+    _add_compare_command(commands)
+    _add_report_command(commands)
+    _add_baseline_command(commands)
+    return parser
+
+
+def _add_bench_options(p: argparse.ArgumentParser, demo_by_default: bool) -> None:
+    """The options of the bench job, shared by `hil bench` and `hil accuracy`."""
     _add_device_options(p)
     p.add_argument("--model", type=Path, help=".tflite file (default: the project's Yamnet-256)")
-    p.add_argument("--patches", type=int, default=defaults.PATCHES,
-                   help=f"how many patches to run (default {defaults.PATCHES})")
     p.add_argument("--timing-runs", type=int, default=defaults.TIMING_RUNS,
                    help=f"inferences per timing run (default {defaults.TIMING_RUNS})")
     p.add_argument("--results-dir", type=Path, default=defaults.RESULTS_DIR,
@@ -240,13 +330,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cflag", action="append", default=[], metavar="FLAG",
                    help="an extra compiler flag for this run's firmware (repeatable), e.g. --cflag=-O1")
     _add_farm_options(p)
-    p.set_defaults(run=cmd_bench)
-    _add_boards_command(commands)
-    _add_compare_command(commands)
-    _add_report_command(commands)
-    _add_baseline_command(commands)
-    return parser
+    _add_dataset_options(p, demo_by_default)
 
+
+def _add_dataset_options(p: argparse.ArgumentParser, demo_by_default: bool) -> None:
+    """Clips instead of reference patches, and how their clip-level accuracy is measured (harness/accuracy)."""
+    from harness.accuracy.aggregation import AGGREGATIONS, DEFAULT_AGGREGATION
+    from harness.accuracy.options import DEMO_DATASET
+    from harness.audio.frontend import DEFAULT_FRONTEND, FRONTENDS
+
+    default = f" (default: {DEMO_DATASET})" if demo_by_default else ""
+    p.add_argument("--dataset", default=DEMO_DATASET if demo_by_default else None, metavar="PATH",
+                   help="audio clips: an ESC-50 folder (meta/esc50.csv + audio/), a folder of class folders, a "
+                        f"CSV of path,label, or `{DEMO_DATASET}` for the project's demo dataset (a folder named "
+                        f"{DEMO_DATASET}: ./{DEMO_DATASET}){default}")
+    p.add_argument("--classes", type=Path, metavar="FILE",
+                   help="the model's class names in output order: one a line, or a model-zoo config YAML "
+                        "(dataset.class_names) (default: the demo classes for the default model, else the "
+                        "dataset's labels, sorted)")
+    p.add_argument("--fold", type=int, metavar="K", help="only the clips of this fold (ESC-50)")
+    p.add_argument("--float-model", type=Path, metavar="FILE",
+                   help="the float model (Keras .h5 or float .tflite) for the float accuracy column")
+    p.add_argument("--aggregation", choices=AGGREGATIONS, default=DEFAULT_AGGREGATION,
+                   help="one prediction per clip: mean of the patches' outputs then argmax, or a majority vote "
+                        "(ties: highest mean, then lowest class index) (default: %(default)s)")
+    p.add_argument("--frontend", choices=tuple(FRONTENDS), default=DEFAULT_FRONTEND,
+                   help="the audio front end's preset (default: %(default)s, the shared model's training pipeline)")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="skip unreadable clips (each named in the results) instead of stopping at the first")
+    p.add_argument("--agreement-only", action="store_true",
+                   help="the dataset's labels are not the model's classes: compare device and golden per clip, "
+                        "with no accuracy")
 
 
 # --- farms: hil boards, and a board of the hardware map (harness/farm) -----------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.audio.frontend import check_holds_patch, quantize_patches
 from harness.audio.patches import structured_float_inputs, structured_int8_inputs
 from harness.compiler.graph import Graph, Quantization, Tensor
 from harness.errors import HilError
@@ -54,3 +55,15 @@ def reference_patches(graph: Graph, count: int, seed: int = 0) -> np.ndarray:
     if tensor.dtype == "float32":
         return structured_float_inputs(tensor.shape, count, seed, scale, zero_point)
     return structured_int8_inputs(tensor.shape, count, seed, scale, zero_point)
+
+
+def log_mel_inputs(patches: np.ndarray, graph: Graph) -> np.ndarray:
+    """Float log-mel patches (N, mels, frames) as the model takes them, (N, *input shape): quantized
+    for an int8 input; as they are for a float32 input, which the model's own QUANTIZE quantizes
+    on the device."""
+    tensor = graph.tensor(graph.inputs[0])
+    if tensor.dtype != "float32":
+        return quantize_patches(patches, tensor)
+    input_quantization(graph)  # a float input only an int8 engine's QUANTIZE reads
+    check_holds_patch(patches, tensor)
+    return np.ascontiguousarray(patches, dtype=np.float32).reshape(len(patches), *tensor.shape)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from float_io import with_float_io
 
-from harness.audio.patches import dequantize, quantize, structured_schedule, synthetic_log_mel_patches
+from harness.audio.patches import structured_schedule, synthetic_log_mel_patches
+from harness.audio.quantization import dequantize, quantize
 from harness.cli import main
 from harness.compiler import compile_file
 from harness.compiler.graph import parse_model

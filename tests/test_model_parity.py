@@ -53,8 +53,11 @@ def test_outputs_equal_the_reference_byte_for_byte(engine, inputs, model_path):
     assert outputs.dtype == golden.dtype == np.float32
     mismatched = [i for i in range(INPUT_COUNT) if outputs[i].tobytes() != golden[i].tobytes()]
     assert mismatched == [], f"{len(mismatched)} of {INPUT_COUNT} outputs differ, first input {mismatched[:1]}"
-    # The outputs must carry information: a constant model would pass trivially.
-    assert len({o.tobytes() for o in outputs}) > INPUT_COUNT // 4
+    # The outputs must carry information: a constant model would pass trivially. A trained
+    # classifier's int8 softmax is mostly one-hot (the default model's is), so few distinct
+    # vectors are expected; every layer before it is compared in the next test.
+    assert len({o.tobytes() for o in outputs}) >= 8
+    assert len(set(outputs.reshape(INPUT_COUNT, -1).argmax(axis=1))) >= 2
 
 
 def test_every_layer_output_equals_the_reference(engine, compiled, inputs, model_path):

@@ -10,17 +10,16 @@ from harness.audio.patches import (
     MEL_BINS,
     PATCH_FRAMES,
     SAMPLE_RATE,
-    dequantize,
     log_mel_patches,
     log_mel_spectrogram,
     mel_filterbank,
-    quantize,
     structured_int8_inputs,
     structured_kinds,
     structured_schedule,
     synthetic_audio,
     synthetic_log_mel_patches,
 )
+from harness.audio.quantization import dequantize, quantize
 
 # The published model's input quantization (shared/reference/yamnet256-facts.md).
 REFERENCE_SCALE = 0.056411128491163254

@@ -1,26 +1,31 @@
 """Synthetic, real-looking log-mel patches and structured int8 inputs (numpy only).
 
 The model has no audio front end: it takes one log-mel patch of 64 mel bins x 96 frames.
-This module makes such patches from seeded synthetic audio, with the YAMNet front end
-(16 kHz mono, 25 ms Hann window, 10 ms hop, FFT 512, magnitude, 64 HTK mel bins between
-125 and 7500 Hz, natural log), so tests and calibration need no dataset and no network.
+This module makes such patches from seeded synthetic audio, with YAMNet's framing (16 kHz
+mono, 25 ms Hann window, 10 ms hop, FFT 512, magnitude, 64 HTK mel bins between 125 and
+7500 Hz, natural log; harness/audio/frontend.py computes it), so tests need no dataset.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
-WINDOW_LENGTH = 400  # 25 ms
-HOP_LENGTH = 160  # 10 ms
-FFT_LENGTH = 512
-MEL_BINS = 64
-MEL_FMIN_HZ = 125.0
-MEL_FMAX_HZ = 7500.0
+from harness.audio import frontend
+from harness.audio.frontend import FRONTENDS
+from harness.audio.quantization import INT8_MAX, INT8_MIN, dequantize, quantize
+
+# The synthetic patches' front end: YAMNet's framing, a lower log offset, and patches side by
+# side with no overlap. The reference inputs' bytes, and so the baselines, depend on it.
 LOG_OFFSET = 1e-6
-PATCH_FRAMES = 96
+SYNTHETIC_FRONTEND = dataclasses.replace(
+    FRONTENDS["yamnet"], name="synthetic", min_seconds=None, log_offset=LOG_OFFSET, patch_hop=96
+)
+SAMPLE_RATE = SYNTHETIC_FRONTEND.sample_rate
+MEL_BINS = SYNTHETIC_FRONTEND.mel_bins
+PATCH_FRAMES = SYNTHETIC_FRONTEND.patch_frames
 
 # Seconds of audio per synthetic clip: 5 s like an ESC-50 clip, 5 patches of 96 frames.
 CLIP_SECONDS = 5.0
@@ -29,14 +34,10 @@ CLIP_SECONDS = 5.0
 # bottom of the published input range (about -9.2) instead of at log(1e-6) = -13.8.
 NOISE_FLOOR_RMS = 1e-4
 
-INT8_MIN = -128
-INT8_MAX = 127
-
-
 # --- synthetic audio --------------------------------------------------------------------
 
 
-def _envelope(rng: np.random.Generator, length: int) -> np.ndarray:
+def event_envelope(rng: np.random.Generator, length: int) -> np.ndarray:
     """An attack / decay envelope with a random shape, as struck or sung sounds have."""
     attack = max(1, int(length * rng.uniform(0.005, 0.2)))
     release = max(1, int(length * rng.uniform(0.05, 0.6)))
@@ -46,7 +47,7 @@ def _envelope(rng: np.random.Generator, length: int) -> np.ndarray:
     return envelope
 
 
-def _harmonic_tone(rng: np.random.Generator, length: int) -> np.ndarray:
+def harmonic_tone(rng: np.random.Generator, length: int) -> np.ndarray:
     """A voiced tone: fundamental plus decaying harmonics, with a slow vibrato."""
     t = np.arange(length) / SAMPLE_RATE
     fundamental = rng.uniform(80.0, 1000.0)
@@ -59,17 +60,17 @@ def _harmonic_tone(rng: np.random.Generator, length: int) -> np.ndarray:
         for k in harmonics
         if k * fundamental < SAMPLE_RATE / 2
     )
-    return tone * _envelope(rng, length)
+    return tone * event_envelope(rng, length)
 
 
-def _chirp(rng: np.random.Generator, length: int) -> np.ndarray:
+def chirp(rng: np.random.Generator, length: int) -> np.ndarray:
     """An exponential frequency sweep, up or down, like a siren or a bird call."""
     start_hz, end_hz = rng.uniform(150.0, 7000.0, size=2)
     sweep = start_hz * (end_hz / start_hz) ** (np.arange(length) / length)
-    return np.sin(2 * np.pi * np.cumsum(sweep) / SAMPLE_RATE) * _envelope(rng, length)
+    return np.sin(2 * np.pi * np.cumsum(sweep) / SAMPLE_RATE) * event_envelope(rng, length)
 
 
-def _noise_burst(rng: np.random.Generator, length: int) -> np.ndarray:
+def noise_burst(rng: np.random.Generator, length: int) -> np.ndarray:
     """Band-limited noise, like rain, wind, a breath or crackling."""
     spectrum = np.fft.rfft(rng.standard_normal(length))
     frequencies = np.fft.rfftfreq(length, 1.0 / SAMPLE_RATE)
@@ -77,10 +78,10 @@ def _noise_burst(rng: np.random.Generator, length: int) -> np.ndarray:
     high_hz = low_hz + rng.uniform(500.0, 8000.0 - low_hz)
     spectrum[(frequencies < low_hz) | (frequencies > high_hz)] = 0.0
     burst = np.fft.irfft(spectrum, n=length)
-    return burst / (np.std(burst) + 1e-12) * _envelope(rng, length)
+    return burst / (np.std(burst) + 1e-12) * event_envelope(rng, length)
 
 
-def _clicks(rng: np.random.Generator, length: int) -> np.ndarray:
+def clicks(rng: np.random.Generator, length: int) -> np.ndarray:
     """A train of short decaying clicks, like a clock tick or footsteps."""
     period = int(SAMPLE_RATE * rng.uniform(0.05, 0.5))
     decay = np.exp(-np.arange(int(SAMPLE_RATE * 0.01)) / (SAMPLE_RATE * rng.uniform(0.0005, 0.003)))
@@ -90,10 +91,10 @@ def _clicks(rng: np.random.Generator, length: int) -> np.ndarray:
 
 
 _EVENT_MAKERS: tuple[Callable[[np.random.Generator, int], np.ndarray], ...] = (
-    _harmonic_tone,
-    _chirp,
-    _noise_burst,
-    _clicks,
+    harmonic_tone,
+    chirp,
+    noise_burst,
+    clicks,
 )
 
 
@@ -134,45 +135,17 @@ def synthetic_audio(rng: np.random.Generator, seconds: float) -> np.ndarray:
     return np.clip(audio, -1.0, 1.0).astype(np.float32)
 
 
-# --- the YAMNet front end ---------------------------------------------------------------
-
-
-def _hz_to_htk_mel(hz: np.ndarray) -> np.ndarray:
-    return 2595.0 * np.log10(1.0 + hz / 700.0)
-
-
-def _htk_mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+# --- the synthetic front end -----------------------------------------------------------
 
 
 def mel_filterbank() -> np.ndarray:
     """Return the (64, 257) triangular HTK mel weights, peak 1, no area normalisation."""
-    edges_hz = _htk_mel_to_hz(
-        np.linspace(_hz_to_htk_mel(MEL_FMIN_HZ), _hz_to_htk_mel(MEL_FMAX_HZ), MEL_BINS + 2)
-    )
-    fft_hz = np.fft.rfftfreq(FFT_LENGTH, 1.0 / SAMPLE_RATE)
-    lower, center, upper = edges_hz[:-2, None], edges_hz[1:-1, None], edges_hz[2:, None]
-    rising = (fft_hz - lower) / (center - lower)
-    falling = (upper - fft_hz) / (upper - center)
-    return np.maximum(0.0, np.minimum(rising, falling))
-
-
-def _periodic_hann(length: int) -> np.ndarray:
-    # Periodic, as spectral analysis windows are (scipy's fftbins=True, tf.signal.hann_window).
-    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(length) / length)
+    return frontend.mel_filterbank(SYNTHETIC_FRONTEND)
 
 
 def log_mel_spectrogram(audio: np.ndarray) -> np.ndarray:
     """Return the (64, frames) natural-log mel magnitude spectrogram, frames not centred."""
-    audio = np.asarray(audio, dtype=np.float64)
-    if audio.ndim != 1:
-        raise ValueError(f"audio must be 1-D mono samples, got shape {audio.shape}")
-    if len(audio) < WINDOW_LENGTH:
-        return np.zeros((MEL_BINS, 0), dtype=np.float32)
-    frames = np.lib.stride_tricks.sliding_window_view(audio, WINDOW_LENGTH)[::HOP_LENGTH]
-    magnitude = np.abs(np.fft.rfft(frames * _periodic_hann(WINDOW_LENGTH), n=FFT_LENGTH))
-    mel = magnitude @ mel_filterbank().T
-    return np.log(mel + LOG_OFFSET).T.astype(np.float32)
+    return frontend.log_mel_spectrogram(audio, SYNTHETIC_FRONTEND)
 
 
 def log_mel_patches(audio: np.ndarray) -> np.ndarray:
@@ -180,10 +153,7 @@ def log_mel_patches(audio: np.ndarray) -> np.ndarray:
 
     A trailing part shorter than 96 frames is dropped.
     """
-    spectrogram = log_mel_spectrogram(audio)
-    count = spectrogram.shape[1] // PATCH_FRAMES
-    patches = spectrogram[:, : count * PATCH_FRAMES].reshape(MEL_BINS, count, PATCH_FRAMES)
-    return np.ascontiguousarray(patches.transpose(1, 0, 2))
+    return frontend.log_mel_patches(audio, SYNTHETIC_FRONTEND)
 
 
 def synthetic_log_mel_patches(n: int, seed: int) -> np.ndarray:
@@ -196,24 +166,6 @@ def synthetic_log_mel_patches(n: int, seed: int) -> np.ndarray:
         patches.append(clip_patches)
         made += len(clip_patches)
     return np.concatenate(patches)[:n]
-
-
-# --- quantization -----------------------------------------------------------------------
-
-
-def quantize(x_float: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """Quantize to int8 as TFLite's QUANTIZE does: float32 x / scale, round half away
-    from zero, add the zero point, clip to [-128, 127]."""
-    scaled = np.asarray(x_float, dtype=np.float32) / np.float32(scale)
-    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5))
-    return np.clip(rounded + zero_point, INT8_MIN, INT8_MAX).astype(np.int8)
-
-
-def dequantize(x_int8: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """Return the float32 real values (q - zero_point) * scale of int8 values."""
-    steps = np.asarray(x_int8, dtype=np.int32) - zero_point
-    # The scale as a .tflite stores it (float32); the product rounded once, as TFLite does.
-    return (steps * np.float64(np.float32(scale))).astype(np.float32)
 
 
 # --- structured int8 inputs for engine tests --------------------------------------------

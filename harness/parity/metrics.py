@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.audio.patches import INT8_MAX, INT8_MIN, dequantize
+from harness.audio.quantization import INT8_MAX, INT8_MIN, dequantize
 from harness.compiler import CompiledModel
 from harness.compiler.graph import Tensor
 

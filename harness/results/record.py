@@ -41,6 +41,8 @@ class RunData:
     latency: dict
     throughput: dict
     footprint: dict
+    accuracy: dict | None = None  # with a dataset: the clip-level block (harness/accuracy/run.py)
+    clip_of_patch: np.ndarray | None = None  # with a dataset: the clip each patch came from
 
     @property
     def run_id(self) -> str:
@@ -122,6 +124,7 @@ def run_json(data: RunData, run_id: str) -> dict:
         "latency": data.latency,
         "throughput": data.throughput,
         "footprint": data.footprint,
+        **({} if data.accuracy is None else {"accuracy": data.accuracy}),
     }
 
 
@@ -177,9 +180,9 @@ def _write_folder(final: Path, data: RunData, record: dict, extra_files) -> Path
     try:
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{final.name}.", dir=final.parent))
         (staging / "run.json").write_text(json.dumps(record, indent=2) + "\n")
-        np.savez_compressed(
-            staging / "outputs.npz", inputs=data.inputs, device=data.device_outputs, golden=data.golden_outputs
-        )
+        clips = {} if data.clip_of_patch is None else {"clip_of_patch": data.clip_of_patch}
+        np.savez_compressed(staging / "outputs.npz", inputs=data.inputs, device=data.device_outputs,
+                            golden=data.golden_outputs, **clips)
         extra_files(staging, record)
         os.chmod(staging, 0o755)
         os.rename(staging, final)

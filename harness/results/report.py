@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.results.reference import CMSIS_NN_DSP_BY_KIND, CUBE_AI, SHARED_MODEL_MACS, TFLM_ON_EMULATOR
+from harness.accuracy.plot import CONFUSION_CHART, confusion_chart
+from harness.results.reference import CMSIS_NN_DSP_BY_KIND, CUBE_AI, SHARED_MODEL_MACS, TFLM_ON_EMULATOR, ZOO_ACCURACY
 
 KIB = 1024.0
 CHART_NAME = "latency_per_layer.png"
@@ -163,6 +164,58 @@ def _kernel_table(layers: list[dict], unit: str) -> list[str]:
     return lines
 
 
+def percent(fraction: float | None) -> str:
+    return "n/a" if fraction is None else f"{100 * fraction:.1f} %"
+
+
+def accuracy_table(block: dict, target: str) -> list[str]:
+    """This run's clip-level figures beside the model zoo's published ones."""
+    dataset = block["dataset"]["name"]  # the dataset's own name says its subset and fold (ESC-10 fold 1)
+    return [
+        "| | dataset | clips | float | golden int8 | device | device-golden agreement |",
+        "|---|---|---|---|---|---|---|",
+        f"| this run, {target} | {dataset} | {block['clips']} | {percent(block['float'])} | "
+        f"{percent(block['golden'])} | {percent(block['device'])} | {percent(block['agreement'])} |",
+        f"| published: {ZOO_ACCURACY.model} | {ZOO_ACCURACY.dataset} | | {ZOO_ACCURACY.float_percent:g} % | "
+        f"{ZOO_ACCURACY.int8_percent:g} % | | |",
+    ]
+
+
+def accuracy_section(block: dict, target: str) -> list[str]:
+    fe = block["frontend"]
+    lines = [
+        "## Clip-level accuracy",
+        "",
+        *accuracy_table(block, target),
+        "",
+        f"{block['clips']} clips, {block['patches']} patches; front end `{fe['name']}`; one prediction per clip by "
+        f"`{block['aggregation']}`" + (f"; float model `{block['float_model']}`" if block["float_model"] else "")
+        + f". {block['seconds_per_clip']:.2f} s per clip end to end (front end {block['frontend_seconds']:.1f} s, "
+        f"device {block['device_seconds']:.1f} s in all).",
+        "",
+    ]
+    skipped = block["dataset"]["skipped"]
+    if skipped:
+        lines += [f"{len(skipped)} left out with --skip-bad:", "", *(f"- {line}" for line in skipped), ""]
+    if not block["labelled"]:
+        lines += ["Agreement only: the dataset's labels are not the model's classes, so no accuracy is computed.", ""]
+    for item in block["disagreements"]:
+        lines.append(f"- device and golden disagree on `{item['clip']}`: device "
+                     f"{block['classes'][item['device']]}, golden {block['classes'][item['golden']]}")
+    if block["confusion"] is not None:
+        names = block["classes"]
+        lines += [
+            "Per class (device): recall, and the confusion matrix (rows: true class, columns: predicted).",
+            "",
+            "| true class | recall | " + " | ".join(names) + " |",
+            "|---|---|" + "---|" * len(names),
+        ]
+        lines += [f"| {name} | {percent(recall)} | " + " | ".join(map(str, row)) + " |"
+                  for name, recall, row in zip(names, block["per_class_recall"], block["confusion"])]
+        lines += ["", f"![confusion matrix]({CONFUSION_CHART})", ""]
+    return lines
+
+
 def report_markdown(record: dict) -> str:
     env = record["environment"]
     lines = [
@@ -194,6 +247,8 @@ def report_markdown(record: dict) -> str:
         f"![per-layer latency]({CHART_NAME})",
         "",
     ]
+    if "accuracy" in record:
+        lines += accuracy_section(record["accuracy"], env["target"])
     return "\n".join(lines)
 
 
@@ -218,3 +273,8 @@ def latency_chart(record: dict, path: Path) -> None:
 def write_report_files(folder: Path, record: dict) -> None:
     (folder / "report.md").write_text(report_markdown(record))
     latency_chart(record, folder / CHART_NAME)
+    block = record.get("accuracy")
+    if block is not None and block["confusion"] is not None:
+        env = record["environment"]
+        confusion_chart(block, f"{env['model_name']} on {env['target']}: {block['dataset']['name']}",
+                        folder / CONFUSION_CHART)

@@ -123,11 +123,37 @@ def _relations(run: dict) -> list[str]:
             problems.append(f"footprint.tree.{memory} sums to {sum(owners.values())}, not elf_{memory} ({whole})")
     if latency["unit"] != "cycles" and latency["ms_at_clock"] is not None:
         problems.append(f"latency.ms_at_clock must be null for unit '{latency['unit']}' (only cycles become time)")
+    if "accuracy" in run:
+        problems += _accuracy_relations(run["accuracy"])
     problems += [f"{_key(path)} is {value}, not a number; an unknown value is null" for path, value in _non_finite(run)]
     env = run["environment"]
     suffix = f"_{env['target']}_{env['model_name']}"
     if not run["run_id"].endswith(suffix):
         problems.append(f"run_id '{run['run_id']}' does not end with '{suffix}' (its target and model_name)")
+    return problems
+
+
+def _accuracy_relations(block: dict) -> list[str]:
+    """The accuracy block's figures against its counts: the confusion holds every clip once and its
+    diagonal is the device's accuracy; agreement is the share of clips not listed as disagreeing."""
+    problems = []
+    clips, classes = block["clips"], len(block["classes"])
+    if block["labelled"] != (block["device"] is not None):
+        problems.append("accuracy.device must be a number exactly when accuracy.labelled is true")
+    agreeing = (clips - len(block["disagreements"])) / clips
+    if not math.isclose(block["agreement"], agreeing, abs_tol=1e-12):
+        problems.append(f"accuracy.agreement ({block['agreement']}) is not the share of clips without a "
+                        f"disagreement ({agreeing})")
+    matrix = block["confusion"]
+    if matrix is None:
+        return problems
+    if len(matrix) != classes or any(len(row) != classes for row in matrix):
+        return [*problems, f"accuracy.confusion is not {classes} x {classes} (one row and column per class)"]
+    if sum(map(sum, matrix)) != clips:
+        problems.append(f"accuracy.confusion holds {sum(map(sum, matrix))} clips, not accuracy.clips ({clips})")
+    elif block["device"] is not None and not math.isclose(
+            block["device"], sum(matrix[i][i] for i in range(classes)) / clips, abs_tol=1e-12):
+        problems.append(f"accuracy.device ({block['device']}) is not the confusion's diagonal over accuracy.clips")
     return problems
 
 
