@@ -166,3 +166,32 @@ def test_a_run_recorded_before_io_types_were_kept_still_reports():
     record = {"environment": {}, "throughput": {"patches_per_second": 2.5}}
     assert io_text(record) == "input and output types not recorded"
     assert link_text(record) == "2.50 patches/s"
+
+
+def test_hil_accuracy_streams_float_log_mel_patches_to_a_float_input_model(capsys, tmp_path, float_io_path,
+                                                                          default_model_path):
+    from harness.audio.demo import demo_dataset
+
+    demo = demo_dataset(tmp_path / "demo")
+    results = {}
+    for name, model in (("int8", default_model_path), ("float", float_io_path)):
+        code = main(["accuracy", "--target", "host", "--model", str(model), "--dataset", str(demo),
+                     "--results-dir", str(tmp_path / name)])
+        _, err = capsys.readouterr()
+        assert code == 0, err
+        (run_dir,) = [p for p in (tmp_path / name).iterdir() if p.is_dir()]
+        results[name] = load_run(run_dir), run_dir
+    (record, run_dir), (int8_record, _) = results["float"], results["int8"]
+    assert record["environment"]["input"]["dtype"] == "float32"
+    block = record["accuracy"]
+    assert block["agreement"] == 1.0 and block["device"] == block["golden"]
+    assert record["parity"]["exact_patches"] == record["parity"]["patches"] == block["patches"]
+    with np.load(run_dir / "outputs.npz") as saved:
+        assert saved["inputs"].dtype == np.float32
+        quant = input_quantization(compile_file(float_io_path).graph)
+        scale, zero_point = float(quant.scale[0]), int(quant.zero_point[0])
+        with np.load(results["int8"][1] / "outputs.npz") as int8_saved:
+            # The device's QUANTIZE sees what the int8 model was given already quantized.
+            np.testing.assert_array_equal(quantize(saved["inputs"], scale, zero_point), int8_saved["inputs"])
+            np.testing.assert_array_equal(saved["device"], int8_saved["device"])
+    assert block["device"] == int8_record["accuracy"]["device"]
