@@ -35,12 +35,7 @@ class CacheEntry:
 
 def cached_entry(kind: str, name: str, build: Callable[[Path], None]) -> CacheEntry:
     """The sound entry `name` of `kind`, built by build(staging_folder) when absent or damaged."""
-    try:
-        final = cache_dir(kind) / name
-    except OSError as error:
-        raise HilError(
-            f"Cannot create the {kind} cache: {error}. Set HIL_CACHE_DIR to a writable directory."
-        ) from None
+    final = cache_dir(kind) / name  # an unusable cache folder is said there, in one line
     if final.exists():
         problem = damage(final)
         if problem is None:

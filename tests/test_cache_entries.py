@@ -91,7 +91,7 @@ def test_an_unwritable_cache_names_the_fix(monkeypatch, tmp_path):
     blocker = tmp_path / "a file"
     blocker.write_text("")
     monkeypatch.setenv("HIL_CACHE_DIR", str(blocker))
-    with pytest.raises(HilError, match="Cannot create the things cache: .* Set HIL_CACHE_DIR"):
+    with pytest.raises(HilError, match="cannot use HIL_CACHE_DIR .* for the things cache .*point HIL_CACHE_DIR at"):
         cached_entry("things", "one", counting_build([]))
 
 
