@@ -207,7 +207,7 @@ def test_infer_keeps_the_outputs_finished_before_the_emulator_died(monkeypatch, 
     from harness.inputs import reference_patches
     from harness.parity.golden import golden_outputs
 
-    inputs = reference_patches(example_compiled.graph.tensor(example_compiled.graph.inputs[0]), 20)
+    inputs = reference_patches(example_compiled.graph, 20)
     np.save(tmp_path / "x.npy", inputs)
     acted = on_inference(monkeypatch, 15, lambda pid: os.kill(pid, signal.SIGKILL))
     code = main(["infer", "--model", str(example_model_path), "--inputs", str(tmp_path / "x.npy"),
