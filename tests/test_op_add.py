@@ -12,7 +12,7 @@ from harness.compiler.graph import parse_model
 from harness.errors import HilError
 
 from engine_check import assert_bit_exact, random_inputs
-from tflite_builder import ModelBuilder, options
+from tflite_builder import ModelBuilder, binary_with_constant, options
 
 NONE, RELU, RELU_N1_TO_1, RELU6 = 0, 1, 2, 3
 
@@ -27,17 +27,7 @@ def add_options(activation: int = NONE):
 
 def const_add_model(shapes, quants, activation=NONE, const_side=1, out_shape=None, seed=0) -> bytes:
     """input (variable) + constant, or constant + input; quants = (input1, input2, output)."""
-    rng = np.random.default_rng(seed)
-    b = ModelBuilder()
-    operands = []
-    for side, (shape, quant) in enumerate(zip(shapes, quants)):
-        if side == const_side:
-            operands.append(b.const(rng.integers(-128, 128, shape), "int8", scale=quant[0], zero_point=quant[1]))
-        else:
-            operands.append(b.tensor(list(shape), "int8", *quant))
-    out = b.tensor(list(out_shape or np.broadcast_shapes(*shapes)), "int8", *quants[2])
-    b.op("ADD", operands, [out], add_options(activation))
-    return b.build([operands[1 - const_side]], [out])
+    return binary_with_constant("ADD", shapes, quants, activation, const_side, seed, out_shape)
 
 
 @st.composite
