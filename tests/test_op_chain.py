@@ -6,12 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.build.host_engine import HostEngine
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
-from harness.parity.golden import GoldenModel
 
-from engine_check import assert_bit_exact
+from engine_check import assert_bit_exact, assert_layers_match_reference
 from tflite_builder import ModelBuilder, options
 
 RELU6 = 3
@@ -42,15 +40,7 @@ def test_chain_matches_reference_layer_by_layer(shape, q_in, q_bias, q_sum, q_ou
     rng = np.random.default_rng(seed)
     inputs = rng.uniform(-200.0 * q_in[0], 200.0 * q_in[0], (3, *shape)).astype(np.float32)
     assert_bit_exact(model, inputs)
-
-    compiled = compile_graph(parse_model(model, "chain.tflite"), "chain")
-    _, layers = HostEngine.build(compiled).run(inputs, layers=True)
-    golden = GoldenModel(model, keep_intermediates=True)
-    for record, x in enumerate(inputs):
-        golden.invoke(x)
-        for layer, call in enumerate(compiled.calls):
-            expected = golden.tensor(call.outputs[0])
-            assert layers[layer][record].tobytes() == expected.tobytes(), f"layer {layer} ({call.op.kind})"
+    assert_layers_match_reference(model, inputs, "chain")
 
 
 def test_chain_plan_reuses_the_arena():
