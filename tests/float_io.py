@@ -6,20 +6,18 @@ Only tests use this: it makes Yamnet-256-shaped float-IO models without TensorFl
 
 from __future__ import annotations
 
-import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
+from tflite_model_edit import edited
+
+from tflite_builder import operator_code
 
 
 def _opcode_index(model, kind: int) -> int:
     for index, code in enumerate(model.operatorCodes):
         if max(code.builtinCode, code.deprecatedBuiltinCode) == kind:
             return index
-    code = schema.OperatorCodeT()
-    code.builtinCode = kind
-    code.deprecatedBuiltinCode = min(kind, schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
-    code.version = 1
-    model.operatorCodes.append(code)
+    model.operatorCodes.append(operator_code(kind))
     return len(model.operatorCodes) - 1
 
 
@@ -45,7 +43,10 @@ def _operator(model, kind: int, source: int, destination: int):
 
 def with_float_io(content: bytes) -> bytes:
     """The same int8 model behind a float32 input (QUANTIZE) and a float32 output (DEQUANTIZE)."""
-    model = schema.ModelT.InitFromPackedBuf(content, 0)
+    return edited(content, _add_float_io)
+
+
+def _add_float_io(model) -> None:
     subgraph = model.subgraphs[0]
     int8_input = int(subgraph.inputs[0])
     if subgraph.tensors[int8_input].type != schema.TensorType.INT8:
@@ -58,6 +59,3 @@ def with_float_io(content: bytes) -> bytes:
         float_output = _float_twin(model, subgraph, int8_output, b"serving_output_float32")
         subgraph.operators.append(_operator(model, schema.BuiltinOperator.DEQUANTIZE, int8_output, float_output))
         subgraph.outputs = np.array([float_output], dtype=np.int32)
-    builder = flatbuffers.Builder(len(content) + 1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())

@@ -8,10 +8,9 @@ named is known."""
 
 from __future__ import annotations
 
-import flatbuffers
 import numpy as np
 import pytest
-from ai_edge_litert import schema_py_generated as schema
+from tflite_model_edit import edited
 
 import harness.bench
 from harness.cli import main
@@ -32,15 +31,13 @@ CHANGED_OPERATOR = 2  # the pointwise CONV_2D of the example model
 
 def with_bias_raised(content: bytes, operator: int, by: int) -> bytes:
     """The model with every bias value of one operator raised by `by`."""
-    model = schema.ModelT.InitFromPackedBuf(content, 0)
-    subgraph = model.subgraphs[0]
-    bias = subgraph.tensors[subgraph.operators[operator].inputs[2]]
-    buffer = model.buffers[bias.buffer]
-    values = np.frombuffer(bytes(bytearray(buffer.data)), dtype=np.int32) + by
-    buffer.data = np.frombuffer(values.astype(np.int32).tobytes(), dtype=np.uint8)
-    builder = flatbuffers.Builder(len(content) + 1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    def raise_bias(model) -> None:
+        subgraph = model.subgraphs[0]
+        buffer = model.buffers[subgraph.tensors[subgraph.operators[operator].inputs[2]].buffer]
+        values = np.frombuffer(bytes(bytearray(buffer.data)), dtype=np.int32) + by
+        buffer.data = np.frombuffer(values.astype(np.int32).tobytes(), dtype=np.uint8)
+
+    return edited(content, raise_bias)
 
 
 @pytest.fixture(scope="module")

@@ -86,16 +86,19 @@ class ModelBuilder:
         model.description = b"hil test model"
         model.subgraphs = [subgraph]
         model.buffers = self._buffers
-        model.operatorCodes = []
-        for code in self._codes:
-            oc = schema.OperatorCodeT()
-            oc.builtinCode = code
-            oc.deprecatedBuiltinCode = min(code, schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
-            oc.version = 1
-            model.operatorCodes.append(oc)
+        model.operatorCodes = [operator_code(code) for code in self._codes]
         builder = flatbuffers.Builder(1024)
         builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
         return bytes(builder.Output())
+
+
+def operator_code(code: int):
+    """The model's entry for builtin operator `code`, version 1."""
+    entry = schema.OperatorCodeT()
+    entry.builtinCode = code
+    entry.deprecatedBuiltinCode = min(code, schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES)
+    entry.version = 1
+    return entry
 
 
 def options(kind: str, **fields):
