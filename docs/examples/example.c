@@ -46,6 +46,7 @@ static const hil_conv_packed_params example_op00_conv_2d_params = {
     .folded_bias = example_op00_conv_2d_folded_bias,
     .multiplier = example_op00_conv_2d_multiplier,
     .shift = example_op00_conv_2d_shift,
+    .chunk_pixels = 12,
 };
 
 /* Layer 1: DEPTHWISE_CONV_2D -> 'depthwise' */
@@ -85,6 +86,7 @@ static const hil_conv_packed_params example_op01_depthwise_conv_2d_params = {
     .folded_bias = example_op01_depthwise_conv_2d_folded_bias,
     .multiplier = example_op01_depthwise_conv_2d_multiplier,
     .shift = example_op01_depthwise_conv_2d_shift,
+    .chunk_pixels = 0,
 };
 
 /* Layer 2: CONV_2D -> 'pointwise' */
@@ -123,6 +125,7 @@ static const hil_conv_packed_params example_op02_conv_2d_params = {
     .folded_bias = example_op02_conv_2d_folded_bias,
     .multiplier = example_op02_conv_2d_multiplier,
     .shift = example_op02_conv_2d_shift,
+    .chunk_pixels = 12,
 };
 
 /* Layer 3: MEAN -> 'mean' */
@@ -191,27 +194,52 @@ static const hil_quantize_params example_op06_dequantize_params = {
     .zero_point = -128,
 };
 
+/* Layers 0..1 as a stream: 7 steps (hil compile --plan prints them). */
+static const hil_stream_stage example_stream00_stages[2] = {
+    {hil_conv_im2col_s8, &example_op00_conv_2d_params, 0u, 416u},
+    {hil_depthwise_conv_3x3_s8, &example_op01_depthwise_conv_2d_params, 1u, 320u},
+};
+static const hil_stream_step example_stream00_steps[7] = {
+    {0u, 2u, 0u}, {1u, 1u, 0u}, {0u, 1u, 0u}, {1u, 1u, 0u}, {0u, 1u, 1u}, {1u, 1u, 0u},
+    {1u, 1u, 0u},
+};
+static const hil_stream example_stream00 = {368u, 0u, 2u, example_stream00_stages, 7u, example_stream00_steps};
+
+static hil_status example_layer(uint32_t layer, uint8_t *arena, const hil_observer *observer, uint32_t *failed_layer)
+{
+    (void)observer; /* a stream reports its bands; other layers are reported by hil_run_layers */
+    (void)failed_layer;
+    switch (layer) {
+    case 0u:
+        return hil_stream_run(&example_stream00, arena, observer, failed_layer);
+    case 2u:
+        return hil_conv_1x1_s8(&example_op02_conv_2d_params, (const int8_t *)(arena + 320u), (int8_t *)(arena + 272u), (void *)(arena + 0u));
+    case 3u:
+        return hil_mean_s8(&example_op03_mean_params, (const int8_t *)(arena + 272u), (int8_t *)(arena + 0u));
+    case 4u:
+        return hil_fully_connected_s8(&example_op04_fully_connected_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 16u));
+    case 5u:
+        return hil_softmax_s8(&example_op05_softmax_params, (const int8_t *)(arena + 16u), (int8_t *)(arena + 32u));
+    case 6u:
+        return hil_dequantize_s8_f32(&example_op06_dequantize_params, (const int8_t *)(arena + 32u), (float *)(arena + 0u));
+    default:
+        return HIL_ERROR_ARGUMENT;
+    }
+}
+
 static hil_status example_invoke(const hil_observer *observer, uint32_t *failed_layer)
 {
-    uint8_t *const arena = example_arena;
-    HIL_RUN_LAYER(0u, hil_conv_im2col_s8(&example_op00_conv_2d_params, (const int8_t *)(arena + 624u), (int8_t *)(arena + 576u), (void *)(arena + 0u)));
-    HIL_RUN_LAYER(1u, hil_depthwise_conv_3x3_s8(&example_op01_depthwise_conv_2d_params, (const int8_t *)(arena + 576u), (int8_t *)(arena + 576u), (void *)(arena + 0u)));
-    HIL_RUN_LAYER(2u, hil_conv_1x1_s8(&example_op02_conv_2d_params, (const int8_t *)(arena + 576u), (int8_t *)(arena + 528u), (void *)(arena + 0u)));
-    HIL_RUN_LAYER(3u, hil_mean_s8(&example_op03_mean_params, (const int8_t *)(arena + 528u), (int8_t *)(arena + 0u)));
-    HIL_RUN_LAYER(4u, hil_fully_connected_s8(&example_op04_fully_connected_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 16u)));
-    HIL_RUN_LAYER(5u, hil_softmax_s8(&example_op05_softmax_params, (const int8_t *)(arena + 16u), (int8_t *)(arena + 32u)));
-    HIL_RUN_LAYER(6u, hil_dequantize_s8_f32(&example_op06_dequantize_params, (const int8_t *)(arena + 32u), (float *)(arena + 0u)));
-    return HIL_OK;
+    return hil_run_layers(&example_model, example_layer, observer, failed_layer);
 }
 
 static const hil_layer_info example_layers[7] = {
-    {"op00_conv_2d", "CONV_2D", 576u, 48u, 432u},
-    {"op01_depthwise_conv_2d", "DEPTHWISE_CONV_2D", 576u, 48u, 432u},
-    {"op02_conv_2d", "CONV_2D", 528u, 96u, 384u},
-    {"op03_mean", "MEAN", 0u, 8u, 96u},
-    {"op04_fully_connected", "FULLY_CONNECTED", 16u, 3u, 24u},
-    {"op05_softmax", "SOFTMAX", 32u, 3u, 3u},
-    {"op06_dequantize", "DEQUANTIZE", 0u, 12u, 0u},
+    {"op00_conv_2d", "CONV_2D", 0u, 48u, 432u, 2u},
+    {"op01_depthwise_conv_2d", "DEPTHWISE_CONV_2D", 320u, 48u, 432u, 0u},
+    {"op02_conv_2d", "CONV_2D", 272u, 96u, 384u, 0u},
+    {"op03_mean", "MEAN", 0u, 8u, 96u, 0u},
+    {"op04_fully_connected", "FULLY_CONNECTED", 16u, 3u, 24u, 0u},
+    {"op05_softmax", "SOFTMAX", 32u, 3u, 3u, 0u},
+    {"op06_dequantize", "DEQUANTIZE", 0u, 12u, 0u, 0u},
 };
 
 const hil_model example_model = {
@@ -219,7 +247,7 @@ const hil_model example_model = {
     .sha256 = EXAMPLE_SHA256,
     .arena = example_arena,
     .arena_size = EXAMPLE_ARENA_SIZE,
-    .input = {HIL_DTYPE_INT8, 4u, {1, 8, 6, 1, 0, 0}, 48u, 624u, 0.05000000074505806f, 35},
+    .input = {HIL_DTYPE_INT8, 4u, {1, 8, 6, 1, 0, 0}, 48u, 368u, 0.05000000074505806f, 35},
     .output = {HIL_DTYPE_FLOAT32, 2u, {1, 3, 0, 0, 0, 0}, 12u, 0u, 0.0f, 0},
     .layer_count = 7u,
     .layers = example_layers,

@@ -183,25 +183,36 @@ static void timing_before_layer(void *context, uint32_t layer)
     ((timing_observer *)context)->started = hil_board_counter();
 }
 
-static void timing_after_layer(void *context, uint32_t layer)
+static void timing_after_layer(void *context, uint32_t layer, uint32_t offset, const uint8_t *data, uint32_t bytes)
 {
+    (void)offset;
+    (void)data;
+    (void)bytes;
     const uint32_t now = hil_board_counter();
     timing_observer *timing = (timing_observer *)context;
-    hil_put_u32(timing->layer_ticks + 4u * layer, now - timing->started);
+    uint8_t *const total = timing->layer_ticks + 4u * layer; /* a streamed layer adds up its bands */
+    hil_put_u32(total, hil_get_u32(total) + (now - timing->started));
 }
 
 typedef struct {
-    uint32_t layer;
     uint32_t offset;
     uint32_t length;
     uint8_t *out;
+    uint32_t layer;
 } capture_observer;
 
-static void capture_after_layer(void *context, uint32_t layer)
+/* Keeps the part of what the layer wrote that falls in [capture offset, + length). */
+static void capture_after_layer(void *context, uint32_t layer, uint32_t offset, const uint8_t *data, uint32_t bytes)
 {
     const capture_observer *capture = (const capture_observer *)context;
-    if (layer == capture->layer) {
-        memcpy(capture->out, model->arena + model->layers[layer].output_offset + capture->offset, capture->length);
+    if (layer != capture->layer) {
+        return;
+    }
+    const uint32_t from = offset > capture->offset ? offset : capture->offset;
+    const uint32_t end = capture->offset + capture->length, data_end = offset + bytes;
+    const uint32_t to = data_end < end ? data_end : end;
+    if (from < to) {
+        memcpy(capture->out + (from - capture->offset), data + (from - offset), to - from);
     }
 }
 
@@ -368,6 +379,7 @@ static reply handle_time(const hil_packet *request)
     for (uint32_t run = 0; run < runs; ++run) {
         uint32_t failed_layer = 0u;
         uint32_t ticks = 0u;
+        memset(timing.layer_ticks, 0, 4u * model->layer_count);
         const hil_status status = timed_run(&observer, &ticks, &failed_layer);
         if (status != HIL_OK) {
             return kernel_failed(status, failed_layer);
@@ -405,8 +417,8 @@ static reply handle_read_layer(const hil_packet *request)
         return input_incomplete();
     }
     uint8_t *const body = hil_link_response_body();
-    capture_observer capture = {layer, offset, length < size - offset ? length : size - offset,
-                                body + LAYER_DATA_HEADER_BYTES};
+    capture_observer capture = {offset, length < size - offset ? length : size - offset,
+                                body + LAYER_DATA_HEADER_BYTES, layer};
     const hil_observer observer = {0, capture_after_layer, &capture};
     copy_staged_input();
     uint32_t failed_layer = 0u;

@@ -9,15 +9,26 @@
  * Build with -DHIL_MODEL_HEADER='"name.h"' -DHIL_MODEL=name_model.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include HIL_MODEL_HEADER
 
-static void write_layer_output(void *context, uint32_t layer)
+/* Every layer's output, assembled from what the observer reports (a streamed layer: band by band)
+ * into one buffer, layer after layer, and written once the record has run. */
+typedef struct {
+    const hil_model *model;
+    uint8_t *outputs;
+} layer_dump;
+
+static void keep_layer_output(void *context, uint32_t layer, uint32_t offset, const uint8_t *data, uint32_t bytes)
 {
-    const hil_model *model = (const hil_model *)context;
-    const hil_layer_info *info = &model->layers[layer];
-    fwrite(model->arena + info->output_offset, 1, info->output_bytes, stdout);
+    const layer_dump *dump = (const layer_dump *)context;
+    size_t start = 0;
+    for (uint32_t before = 0; before < layer; ++before) {
+        start += dump->model->layers[before].output_bytes;
+    }
+    memcpy(dump->outputs + start + offset, data, bytes);
 }
 
 int main(int argc, char **argv)
@@ -32,7 +43,16 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    const hil_observer observer = {NULL, write_layer_output, (void *)model};
+    size_t dumped_bytes = 0;
+    for (uint32_t layer = 0; layer < model->layer_count; ++layer) {
+        dumped_bytes += model->layers[layer].output_bytes;
+    }
+    const layer_dump dump = {model, malloc(dumped_bytes)};
+    if (dump.outputs == NULL) {
+        fprintf(stderr, "out of memory for the layers' outputs (%zu bytes)\n", dumped_bytes);
+        return 2;
+    }
+    const hil_observer observer = {NULL, keep_layer_output, (void *)&dump};
     uint8_t *input = model->arena + model->input.arena_offset;
     for (;;) {
         const size_t got = fread(input, 1, model->input.bytes, stdin);
@@ -49,6 +69,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "layer %u (%s) failed with status %d\n", (unsigned)failed_layer,
                     model->layers[failed_layer].name, (int)status);
             return 3;
+        }
+        if (dump_layers) {
+            fwrite(dump.outputs, 1, dumped_bytes, stdout);
         }
         fwrite(model->arena + model->output.arena_offset, 1, model->output.bytes, stdout);
     }

@@ -91,7 +91,8 @@ static hil_status check_packed(const hil_conv_packed_params *p, const int8_t *in
     }
     if (((uintptr_t)scratch & 3u) != 0 || ((uintptr_t)p->packed_filter & 3u) != 0 ||
         p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 ||
-        p->act_min > p->act_max || p->input_zero_point < INT8_MIN || p->input_zero_point > INT8_MAX) {
+        p->act_min > p->act_max || p->input_zero_point < INT8_MIN || p->input_zero_point > INT8_MAX ||
+        p->chunk_pixels < 2 || (p->chunk_pixels & 1) != 0) {
         return HIL_ERROR_ARGUMENT;
     }
     if (p->filter.c != p->input.c || p->filter.n != p->output.c || p->input.n != p->output.n ||
@@ -102,9 +103,8 @@ static hil_status check_packed(const hil_conv_packed_params *p, const int8_t *in
 }
 
 /*
- * The packed kernels take the output pixels in chunks of up to chunk_pixels(K4, pixels) (64 for
- * K <= 256). On the DSP path each chunk's taps are widened to int16 once, and each channel pair's
- * filter once per chunk; every pair of pixels x pair of channels then costs per group of 4 taps
+ * The packed kernels take the output pixels in chunks of up to chunk_pixels (hil_conv.h). On the
+ * DSP path each chunk's taps are widened to int16 once, and each channel pair's filter once per chunk; every pair of pixels x pair of channels then costs per group of 4 taps
  * 4 LDRD and 8 SMLAD. The accumulators of one channel pair for the chunk are requantized together.
  */
 
@@ -298,14 +298,11 @@ static void mac_1x2(const uint32_t *x, const uint32_t *w, int32_t groups, int32_
 
 #endif /* HIL_DSP */
 
-/* Pixels per chunk for K4 taps and a layer of `pixels` output pixels (per image for im2col): the
- * compiler sizes the scratch with the same rule (hil_conv.h). */
-static int32_t chunk_pixels(int32_t k4, int32_t pixels)
+/* The compiler's chunk (hil_conv.h), no longer than the call's pixels rounded up to even. */
+static int32_t chunk_for(const hil_conv_packed_params *p, int32_t pixels)
 {
-    int32_t chunk = (16384 / k4) & ~1;
-    chunk = chunk > 64 ? 64 : chunk;
-    chunk = chunk > pixels + (pixels & 1) ? pixels + (pixels & 1) : chunk;
-    return chunk < 2 ? 2 : chunk;
+    const int32_t even = pixels + (pixels & 1);
+    return p->chunk_pixels < even ? p->chunk_pixels : even;
 }
 
 /* Scratch of the DSP path for chunks of `chunk` pixels: accumulators, a widened channel pair, widened taps. */
@@ -396,7 +393,7 @@ hil_status hil_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input,
         return HIL_ERROR_UNSUPPORTED;
     }
     const int32_t pixels = p->output.n * p->output.h * p->output.w;
-    const int32_t in_c = p->input.c, out_c = p->output.c, chunk = chunk_pixels(round_up_4(in_c), pixels);
+    const int32_t in_c = p->input.c, out_c = p->output.c, chunk = chunk_for(p, pixels);
     const int uniform = uniform_right_shifts(p);
     for (int32_t px = 0; px < pixels; px += chunk) {
         const int32_t count = pixels - px < chunk ? pixels - px : chunk;
@@ -463,7 +460,7 @@ hil_status hil_conv_im2col_s8(const hil_conv_packed_params *p, const int8_t *inp
     }
     const hil_shape4 out = p->output;
     const int32_t pixels = out.h * out.w;
-    const int32_t k = p->filter.h * p->filter.w * p->filter.c, k4 = round_up_4(k), chunk = chunk_pixels(k4, pixels);
+    const int32_t k = p->filter.h * p->filter.w * p->filter.c, k4 = round_up_4(k), chunk = chunk_for(p, pixels);
     int8_t *taps = (int8_t *)scratch + chunk_scratch_bytes(k4, chunk); /* chunk rows of K4 gathered taps */
     const int uniform = uniform_right_shifts(p);
     for (int32_t b = 0; b < out.n; ++b) {

@@ -26,9 +26,9 @@
  *   |bias[oc]| + 256 * sum|filter[oc]| < 2^31, so no partial sum can overflow int32, and the
  *   accumulator (at most |bias| + 255 * sum|filter|) shifted left by max(shift[oc], 0) stays
  *   below 2^30, the domain of the bounded requantization (hil_fixedpoint.h); shift in [-31, 30].
- *   Method: the output pixels are taken in chunks of P = min(16384 / K4 rounded down to even, 64,
- *   the layer's output pixels (per image for im2col) rounded up to even), at least 2: the larger
- *   the chunk, the fewer times each channel pair's filter is widened. The DSP path (hil_dsp.h) widens the chunk's taps to int16 once
+ *   Method: the output pixels are taken in chunks of P = min(chunk_pixels, the call's output
+ *   pixels (per image for im2col) rounded up to even). The compiler chooses chunk_pixels: the
+ *   larger the chunk, the fewer times each channel pair's filter is widened, the larger the scratch. The DSP path (hil_dsp.h) widens the chunk's taps to int16 once
  *   (SXTB16: per group of 4 taps and pair of pixels, the pairs (tap 0, tap 2) and (tap 1, tap 3)
  *   of each), then for each pair of output channels widens their filter once for the chunk and
  *   runs every pair of pixels through it: four accumulators, per group of 4 taps 4 LDRD and 8
@@ -76,6 +76,7 @@ typedef struct {
     const int32_t *folded_bias;  /* one per output channel (required) */
     const int32_t *multiplier;   /* one Q31 multiplier per output channel, in [0, 2^31) */
     const int8_t *shift;         /* one per output channel, in [-31, 30]; > 0 shifts left */
+    int32_t chunk_pixels;        /* P of the conv kernels (see above; even, >= 2); 0 for the depthwise kernel */
 } hil_conv_packed_params;
 
 /*

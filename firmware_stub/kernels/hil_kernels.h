@@ -16,5 +16,6 @@
 #include "hil_pool.h"
 #include "hil_quantize.h"
 #include "hil_softmax.h"
+#include "hil_stream.h"
 
 #endif /* HIL_KERNELS_H */

@@ -34,17 +34,25 @@ typedef struct {
 typedef struct {
     const char *name;      /* e.g. "op03_conv_2d" */
     const char *op;        /* TFLite operator name, e.g. "CONV_2D" */
-    uint32_t output_offset;
+    uint32_t output_offset; /* where a layer run whole leaves its output (a streamed one has no such place) */
     uint32_t output_bytes;
     uint32_t macs;         /* multiply-accumulates, 0 for data movement */
+    uint32_t stream_layers; /* on the first layer of a stream (hil_stream.h): the layers it runs; else 0 */
 } hil_layer_info;
 
 /* Called around every layer: timing runs read a counter here, debug builds copy tensors out. */
 typedef struct {
     void (*before_layer)(void *context, uint32_t layer);
-    void (*after_layer)(void *context, uint32_t layer);
+    /* The layer wrote bytes [offset, offset + bytes) of its output, now at `data`: all of it at
+     * once for a layer run whole; band by band, in order, for a streamed layer (so the calls of
+     * different layers interleave and before/after pair up per band). */
+    void (*after_layer)(void *context, uint32_t layer, uint32_t offset, const uint8_t *data, uint32_t bytes);
     void *context;
 } hil_observer;
+
+/* Runs one layer (a stream's first layer: the whole stream) on the arena; generated per model. */
+typedef hil_status (*hil_layer_runner)(uint32_t layer, uint8_t *arena, const hil_observer *observer,
+                                       uint32_t *failed_layer);
 
 typedef struct {
     const char *name;
@@ -59,22 +67,24 @@ typedef struct {
     hil_status (*invoke)(const hil_observer *observer, uint32_t *failed_layer);
 } hil_model;
 
-/* Used by generated invoke functions: one statement per layer. */
-#define HIL_RUN_LAYER(index, call)                                             \
-    do {                                                                       \
-        if (observer != 0 && observer->before_layer != 0) {                    \
-            observer->before_layer(observer->context, (index));                \
-        }                                                                      \
-        hil_status layer_status_ = (call);                                     \
-        if (observer != 0 && observer->after_layer != 0) {                     \
-            observer->after_layer(observer->context, (index));                 \
-        }                                                                      \
-        if (layer_status_ != HIL_OK) {                                         \
-            if (failed_layer != 0) {                                           \
-                *failed_layer = (index);                                       \
-            }                                                                  \
-            return layer_status_;                                              \
-        }                                                                      \
-    } while (0)
+/* The generated invoke: every layer of `model` in order through `run`, with the observer's calls
+ * around each layer run whole (a stream makes its own, band by band). */
+hil_status hil_run_layers(const hil_model *model, hil_layer_runner run, const hil_observer *observer,
+                          uint32_t *failed_layer);
+
+static inline void hil_observe_before(const hil_observer *observer, uint32_t layer)
+{
+    if (observer != 0 && observer->before_layer != 0) {
+        observer->before_layer(observer->context, layer);
+    }
+}
+
+static inline void hil_observe_after(const hil_observer *observer, uint32_t layer, uint32_t offset,
+                                     const uint8_t *data, uint32_t bytes)
+{
+    if (observer != 0 && observer->after_layer != 0) {
+        observer->after_layer(observer->context, layer, offset, data, bytes);
+    }
+}
 
 #endif /* HIL_MODEL_H */

@@ -1,7 +1,8 @@
 """Render a lowered, planned model as C: one header and one source file, byte-deterministic.
 
 Constants go to the `.hil_weights` section so footprint tools can find them; the arena is one
-static buffer; `invoke` is a straight line of kernel calls through HIL_RUN_LAYER.
+static buffer; one function runs layer i (a switch of kernel calls, a stream's first layer runs the
+stream), and `invoke` runs them in order through hil_run_layers (hil_model.h).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from harness.compiler.lowering import (
     Shape4,
 )
 from harness.compiler.planner import Plan
+from harness.compiler.stream import Stream
 
 _DTYPE_ENUM = {"int8": "HIL_DTYPE_INT8", "float32": "HIL_DTYPE_FLOAT32", "int32": "HIL_DTYPE_INT32"}
 _VALUES_PER_LINE = {"int8_t": 16, "int16_t": 12, "int32_t": 8, "float": 6}
@@ -50,8 +52,10 @@ def c_float(value: float) -> str:
 
 
 class _Emitter:
-    def __init__(self, graph: Graph, calls: list[KernelCall], plan: Plan, name: str):
+    def __init__(self, graph: Graph, calls: list[KernelCall], plan: Plan, streams: list[Stream], name: str):
         self.graph, self.calls, self.plan, self.name = graph, calls, plan, name
+        self.streams = {stream.first_layer: stream for stream in streams}
+        self.streamed = {layer: stream for stream in streams for layer in stream.layers}
         self.const_symbols: dict[int, str] = {}  # id(ConstArray) -> symbol
         self.tensor_symbols: dict[int, str] = {}  # constant tensor index -> symbol
         self.lines: list[str] = []
@@ -116,21 +120,69 @@ class _Emitter:
         qualifier = "" if writable else "const "
         return f"({qualifier}{ctype} *)(arena + {self.plan.offset_of_tensor(index)}u)"
 
-    def invoke(self) -> None:
+    def stream(self, stream: Stream) -> None:
+        """The stream's stages and schedule as tables for hil_stream_run (hil_stream.h)."""
+        prefix, stages = f"{self.name}_{stream.name}", len(stream.calls)
+        self.lines += ["", f"/* Layers {stream.first_layer}..{stream.last_layer} as a stream: {len(stream.steps)} steps "
+                           "(hil compile --plan prints them). */",
+                       f"static const hil_stream_stage {prefix}_stages[{stages}] = {{"]
+        for stage, call in enumerate(stream.calls):
+            offset = (self.plan.offset_of(stream.band_name(stage)) if stage < stages - 1
+                      else self.plan.offset_of_tensor(call.outputs[0]))
+            self.lines.append(f"    {{{call.function}, &{self.name}_{layer_name(call)}_params, "
+                              f"{stream.first_layer + stage}u, {offset}u}},")
+        self.lines += ["};", f"static const hil_stream_step {prefix}_steps[{len(stream.steps)}] = {{"]
+        per_line = 6
+        for start in range(0, len(stream.steps), per_line):
+            chunk = stream.steps[start:start + per_line]
+            self.lines.append("    " + " ".join(f"{{{s.stage}u, {s.count}u, {s.keep}u}}," for s in chunk))
+        input_offset = self.plan.offset_of_tensor(stream.calls[0].inputs[0])
         self.lines += [
+            "};",
+            f"static const hil_stream {prefix} = {{{input_offset}u, {self.plan.offset_of(stream.scratch_name)}u, "
+            f"{stages}u, {prefix}_stages, {len(stream.steps)}u, {prefix}_steps}};",
+        ]
+
+    def layer_call(self, call: KernelCall) -> str:
+        args = [f"&{self.name}_{layer_name(call)}_params"]
+        args += [self.pointer(t, writable=False) for t in call.inputs]
+        args += [self.pointer(t, writable=True) for t in call.outputs]
+        if call.scratch_bytes:
+            args.append(f"(void *)(arena + {self.plan.offset_of(scratch_name(call))}u)")
+        return f"{call.function}({', '.join(args)})"
+
+    def invoke(self) -> None:
+        for stream in self.streams.values():
+            self.stream(stream)
+        self.lines += [
+            "",
+            f"static hil_status {self.name}_layer(uint32_t layer, uint8_t *arena, const hil_observer *observer, "
+            "uint32_t *failed_layer)",
+            "{",
+            "    (void)observer; /* a stream reports its bands; other layers are reported by hil_run_layers */",
+            "    (void)failed_layer;",
+            "    switch (layer) {",
+        ]
+        for layer, call in enumerate(self.calls):
+            if layer in self.streams:
+                stream = self.streams[layer]
+                run = f"hil_stream_run(&{self.name}_{stream.name}, arena, observer, failed_layer)"
+            elif layer in self.streamed:
+                continue  # run by its stream's first layer
+            else:
+                run = self.layer_call(call)
+            self.lines += [f"    case {layer}u:", f"        return {run};"]
+        self.lines += [
+            "    default:",
+            "        return HIL_ERROR_ARGUMENT;",
+            "    }",
+            "}",
             "",
             f"static hil_status {self.name}_invoke(const hil_observer *observer, uint32_t *failed_layer)",
             "{",
-            f"    uint8_t *const arena = {self.name}_arena;",
+            f"    return hil_run_layers(&{self.name}_model, {self.name}_layer, observer, failed_layer);",
+            "}",
         ]
-        for layer, call in enumerate(self.calls):
-            args = [f"&{self.name}_{layer_name(call)}_params"]
-            args += [self.pointer(t, writable=False) for t in call.inputs]
-            args += [self.pointer(t, writable=True) for t in call.outputs]
-            if call.scratch_bytes:
-                args.append(f"(void *)(arena + {self.plan.offset_of(scratch_name(call))}u)")
-            self.lines.append(f"    HIL_RUN_LAYER({layer}u, {call.function}({', '.join(args)}));")
-        self.lines += ["    return HIL_OK;", "}"]
 
     def tensor_info(self, tensor: Tensor) -> str:
         dims = list(tensor.shape) + [0] * (6 - len(tensor.shape))
@@ -143,11 +195,14 @@ class _Emitter:
 
     def descriptor(self) -> None:
         self.lines += ["", f"static const hil_layer_info {self.name}_layers[{len(self.calls)}] = {{"]
-        for call in self.calls:
+        for layer, call in enumerate(self.calls):
             out = self.graph.tensor(call.outputs[0])
+            stream = self.streamed.get(layer)
+            # A streamed layer's output has no one place (hil_model.h): 0, never read.
+            offset = 0 if stream is not None and layer != stream.last_layer else self.plan.offset_of_tensor(out.index)
+            stream_layers = len(stream.calls) if stream is not None and layer == stream.first_layer else 0
             self.lines.append(
-                f'    {{"{layer_name(call)}", "{call.op.kind}", {self.plan.offset_of_tensor(out.index)}u, '
-                f"{out.nbytes}u, {call.macs}u}},"
+                f'    {{"{layer_name(call)}", "{call.op.kind}", {offset}u, {out.nbytes}u, {call.macs}u, {stream_layers}u}},'
             )
         self.lines.append("};")
         inp, out = self.graph.tensor(self.graph.inputs[0]), self.graph.tensor(self.graph.outputs[0])
@@ -223,6 +278,6 @@ def scratch_name(call: KernelCall) -> str:
     return f"{layer_name(call)}_scratch"
 
 
-def generate(graph: Graph, calls: list[KernelCall], plan: Plan, name: str) -> dict[str, str]:
-    emitter = _Emitter(graph, calls, plan, name)
+def generate(graph: Graph, calls: list[KernelCall], plan: Plan, streams: list[Stream], name: str) -> dict[str, str]:
+    emitter = _Emitter(graph, calls, plan, streams, name)
     return {f"{name}.c": emitter.source(), f"{name}.h": emitter.header()}

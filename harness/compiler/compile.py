@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.compiler import ops  # noqa: F401  (registers the lowerings)
-from harness.compiler.codegen import generate, scratch_name
+from harness.compiler.codegen import generate
 from harness.compiler.graph import Graph
 from harness.compiler.lowering import LOWERINGS, ConstArray, KernelCall
-from harness.compiler.planner import Buffer, InPlace, Plan, plan_arena
+from harness.compiler.memory import smallest_layout
+from harness.compiler.planner import Plan
+from harness.compiler.stream import Stream
 from harness.errors import HilError
 from harness.paths import FIRMWARE_DIR
 from harness.targets import Target
@@ -28,6 +30,7 @@ class CompiledModel:
     graph: Graph
     calls: list[KernelCall]
     plan: Plan
+    streams: list[Stream]
     files: dict[str, str]
 
     @property
@@ -108,38 +111,6 @@ def check_supported(graph: Graph) -> None:
         )
 
 
-def activation_buffers(graph: Graph, calls: list[KernelCall]) -> list[Buffer]:
-    """Every non-constant tensor and kernel scratch, with the layers during which it is live."""
-    last_layer = len(calls) - 1
-    first: dict[int, int] = {index: 0 for index in graph.inputs}
-    last: dict[int, int] = {index: last_layer for index in graph.outputs}
-    for layer, call in enumerate(calls):
-        for index in call.outputs:
-            first.setdefault(index, layer)
-            last[index] = max(last.get(index, layer), layer)
-        for index in call.inputs:
-            if not graph.tensor(index).is_constant:
-                last[index] = max(last.get(index, layer), layer)
-    buffers = []
-    for index in sorted(first):
-        tensor = graph.tensor(index)
-        buffers.append(Buffer(tensor.name, tensor.nbytes, first[index], last[index], tensor=index))
-    for layer, call in enumerate(calls):
-        if call.scratch_bytes:
-            buffers.append(Buffer(scratch_name(call), call.scratch_bytes, layer, layer))
-    return buffers
-
-
-def in_place_pairs(buffers: list[Buffer], calls: list[KernelCall]) -> tuple[InPlace, ...]:
-    """The layers whose kernel may write over its input, where this layer is the input's last reader."""
-    last = {buffer.tensor: buffer.last for buffer in buffers if buffer.tensor is not None}
-    return tuple(
-        InPlace(call.inputs[0], call.outputs[0], layer, call.in_place)
-        for layer, call in enumerate(calls)
-        if call.in_place is not None and last.get(call.inputs[0]) == layer
-    )
-
-
 def compile_graph(graph: Graph, name: str | None = None) -> CompiledModel:
     check_supported(graph)
     if not graph.operators:
@@ -151,9 +122,9 @@ def compile_graph(graph: Graph, name: str | None = None) -> CompiledModel:
     if clash:
         raise HilError(f"model name '{name}' would collide with {clash}; choose another name (--name)")
     calls = [LOWERINGS[op.kind](op, graph) for op in graph.operators]
-    buffers = activation_buffers(graph, calls)
-    plan = plan_arena(buffers, in_place_pairs(buffers, calls))
-    return CompiledModel(name, graph, calls, plan, generate(graph, calls, plan, name))
+    layout = smallest_layout(graph, calls)
+    return CompiledModel(name, graph, layout.calls, layout.plan, layout.streams,
+                         generate(graph, layout.calls, layout.plan, layout.streams, name))
 
 
 def check_fits(model: CompiledModel, target: Target) -> None:

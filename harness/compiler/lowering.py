@@ -65,6 +65,10 @@ class KernelCall:
     # Where the kernel may write its output over its (single activation) input (the kernel's
     # header says why that is safe); None: never.
     in_place: InPlaceRule | None = None
+    # For a kernel that can run on a band of output rows (a stream, harness.compiler.stream): its
+    # scratch for a call writing that many rows; scratch_bytes is the same rule at output.h. None: it
+    # runs on whole layers only.
+    band_scratch: Callable[[KernelCall, int], int] | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ firmware_stub/kernels/hil_conv.h), so the loop on the device does nothing but mu
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
@@ -116,17 +118,32 @@ def round_up_4(value: int) -> int:
     return (value + 3) // 4 * 4
 
 
-def chunk_pixels(k4: int, pixels: int) -> int:
-    """Output pixels per chunk of the packed kernels, for a layer of `pixels` output pixels (per
-    image for im2col): the same rule as conv.c's chunk_pixels."""
+def fastest_chunk(k4: int, pixels: int) -> int:
+    """The packed kernels' largest useful chunk_pixels (hil_conv.h) for a layer of `pixels` output
+    pixels (per image for im2col): up to 64 pixels, and the widened taps within 32 KiB."""
     return max(min((16384 // k4) & ~1, 64, pixels + pixels % 2), 2)
 
 
-def packed_scratch_bytes(k4: int, pixels: int, im2col: bool) -> int:
-    """The packed kernels' scratch (hil_conv.h): a chunk's accumulators for one channel pair, the
-    pair's filter widened to int16, the chunk's taps widened; im2col also gathers the taps."""
-    chunk = chunk_pixels(k4, pixels)
-    return 8 * chunk + 4 * k4 + 2 * chunk * k4 + (chunk * k4 if im2col else 0)
+def packed_k4(call: KernelCall) -> int:
+    f = call.params["filter"]
+    return round_up_4(f.h * f.w * f.c)
+
+
+def packed_band_scratch(call: KernelCall, rows: int) -> int:
+    """The packed conv kernels' scratch (hil_conv.h) for a call that writes `rows` output rows (the
+    whole layer: output.h): a chunk's accumulators for one channel pair, the pair's filter widened to
+    int16, the chunk's taps widened; im2col also gathers the taps."""
+    out, k4 = call.params["output"], packed_k4(call)
+    pixels = rows * out.w * (out.n if call.function == "hil_conv_1x1_s8" else 1)
+    chunk = min(call.params["chunk_pixels"], pixels + pixels % 2)
+    gathered = chunk * k4 if call.function == "hil_conv_im2col_s8" else 0
+    return 8 * chunk + 4 * k4 + 2 * chunk * k4 + gathered
+
+
+def with_chunk(call: KernelCall, chunk: int) -> KernelCall:
+    """The packed conv call with another chunk_pixels, and the scratch that goes with it."""
+    changed = replace(call, params={**call.params, "chunk_pixels": chunk})
+    return replace(changed, scratch_bytes=packed_band_scratch(changed, call.params["output"].h))
 
 
 def pack_filter(filters: np.ndarray) -> np.ndarray:
@@ -209,21 +226,20 @@ def lower_conv(op: Operator, graph: Graph) -> KernelCall:
     filters = filt.data.reshape(f_shape.n, -1)
     bias_values = None if quantization["bias"] is None else quantization["bias"].values
     if f_shape.c == in_shape.c and packed_kernel_fits(filters, bias_values, list(quantization["shift"].values)):
-        k4 = round_up_4(filters.shape[1])
-        return KernelCall(
+        pixels = out_shape.h * out_shape.w * (out_shape.n if is_pointwise else 1)
+        call = KernelCall(
             op,
             "hil_conv_1x1_s8" if is_pointwise else "hil_conv_im2col_s8",
             "hil_conv_packed_params",
             {**shapes, **packed_params(inp, filters, pack_filter(filters), quantization)},
             inputs=[inp.index],
             outputs=[out.index],
-            scratch_bytes=packed_scratch_bytes(
-                k4, out_shape.h * out_shape.w * (out_shape.n if is_pointwise else 1), im2col=not is_pointwise
-            ),
             macs=macs,
             # hil_conv.h: in place when the input starts at least (output - input) bytes after the output
             in_place=InPlaceRule(min_tail=max(0, out.nbytes - inp.nbytes)) if is_pointwise else None,
+            band_scratch=packed_band_scratch,
         )
+        return with_chunk(call, fastest_chunk(round_up_4(filters.shape[1]), pixels))
     params = {
         **shapes,
         "filter_data": ConstArray("filter", "int8_t", filt.data.reshape(-1)),

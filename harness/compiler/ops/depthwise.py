@@ -6,6 +6,8 @@ zero point folded into the bias; see firmware_stub/kernels/hil_depthwise.h).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from harness.compiler.graph import Graph, Operator, Tensor
 from harness.compiler.lowering import (
     ConstArray,
@@ -50,6 +52,14 @@ def is_3x3_kernel(f_shape: Shape4, depth_multiplier: int, geometry: dict) -> boo
     )
 
 
+def depthwise_3x3_band_scratch(call: KernelCall, rows: int) -> int:
+    """hil_depthwise_conv_3x3_s8's scratch (hil_depthwise.h) for a call that writes `rows` output rows
+    (the whole layer: output.h): a row of accumulators, then one channel's window as int16."""
+    p = call.params
+    copy_h, copy_w = (rows - 1) * p["stride_h"] + 3, (p["output"].w - 1) * p["stride_w"] + 3
+    return 4 * p["output"].w + copy_h * copy_w * 2
+
+
 @lowering("DEPTHWISE_CONV_2D")
 def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
     inp, filt, *rest = graph.operator_inputs(op)
@@ -75,22 +85,21 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
     if is_3x3_kernel(f_shape, depth_multiplier, geometry) and packed_kernel_fits(
         filters, bias_values, list(quantization["shift"].values)
     ):
-        copy_h = (out_shape.h - 1) * geometry["stride_h"] + 3
-        copy_w = (out_shape.w - 1) * geometry["stride_w"] + 3
-        params = {**shapes, **packed_params(inp, filters, filters.reshape(-1), quantization)}
-        return KernelCall(
+        params = {**shapes, **packed_params(inp, filters, filters.reshape(-1), quantization), "chunk_pixels": 0}
+        call = KernelCall(
             op,
             "hil_depthwise_conv_3x3_s8",
             "hil_conv_packed_params",
             params,
             inputs=[inp.index],
             outputs=[out.index],
-            scratch_bytes=4 * out_shape.w + copy_h * copy_w * 2,  # a row of accumulators, a channel's window
             macs=macs,
             # hil_depthwise.h: a channel's outputs land on its own input, copied by then, when the
             # output is a whole number of pixels away from the input (one image only)
             in_place=InPlaceRule(min_tail=None, step=out_shape.c) if out_shape.n == 1 else None,
+            band_scratch=depthwise_3x3_band_scratch,
         )
+        return replace(call, scratch_bytes=depthwise_3x3_band_scratch(call, out_shape.h))
     params = {
         **shapes,
         **quantization,
