@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.compiler.compile import CompiledModel
 from harness.compiler.planner import ALIGNMENT
+from harness.compiler.stream import Stream
 
 _NAME_WIDTH = 44
 
@@ -12,6 +13,26 @@ def _short(name: str) -> str:
     """TFLite names fused tensors 'a;b;c'; the last part is the most specific."""
     tail = name.split(";")[-1]
     return tail if len(tail) <= _NAME_WIDTH else "..." + tail[-(_NAME_WIDTH - 3):]
+
+
+def stream_lines(model: CompiledModel, stream: Stream) -> list[str]:
+    """A stream's bands and its whole schedule, as hil_stream_run will run it (checked by stream.check)."""
+    kinds = ", ".join(call.op.kind for call in stream.calls)
+    lines = [f"stream: layers {stream.first_layer}..{stream.last_layer} ({kinds}) run {len(stream.steps)} steps; "
+             f"scratch {stream.scratch_bytes} bytes"]
+    for stage, rows in enumerate(stream.band_rows):
+        tensor = model.calls[stream.first_layer + stage].outputs[0]
+        lines.append(f"  band {stage}: t{tensor} never whole, at most {rows} of its "
+                     f"{stream.calls[stage].params['output'].h} rows ({stream.band_bytes(stage)} bytes)")
+    # Each step as stage+rows, with "/k" when the band first drops the rows below k.
+    held = [0] * len(stream.calls)
+    words = []
+    for step in stream.steps:
+        words.append(f"{step.stage}+{step.count}" + (f"/{step.keep}" if step.keep > held[step.stage] else ""))
+        held[step.stage] = step.keep
+    lines += ["  steps (stage+rows, /k: first drop the rows below k):"]
+    lines += ["    " + " ".join(words[start:start + 16]) for start in range(0, len(words), 16)]
+    return lines
 
 
 def format_plan(model: CompiledModel) -> str:
@@ -27,6 +48,8 @@ def format_plan(model: CompiledModel) -> str:
     for pair in plan.shared:
         lines.append(f"in place: layer {pair.layer} ({model.calls[pair.layer].op.kind}) writes t{pair.output} "
                      f"over t{pair.input}")
+    for stream in model.streams:
+        lines += stream_lines(model, stream)
     peak_layer = max(range(len(model.calls)), key=plan.peak_at)
     lines.append(
         f"peak: {plan.arena_size} bytes (arena, buffers {ALIGNMENT}-byte aligned); highest at layer {peak_layer} "

@@ -1,0 +1,224 @@
+"""Streams: chains of layers run a few rows at a time (harness/compiler/stream.py, kernels/stream.c).
+
+The schedule is proved by stream.check for any chain geometry, and check itself is shown to catch
+broken schedules. End to end, a streamed chain gives the reference's bytes for the output AND for
+every streamed layer's output (assembled band by band by the observer), on the host with both
+kernel paths and on qemu-m33 (READ_LAYER), whatever the strides, paddings and heights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from ai_edge_litert import schema_py_generated as schema
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.build.host_engine import HostEngine
+from harness.compiler.codegen import generate
+from harness.compiler.compile import CompiledModel, compile_graph
+from harness.compiler.graph import parse_model
+from harness.compiler.lowering import LOWERINGS, KernelCall, Shape4
+from harness.compiler.memory import plan_for
+from harness.compiler.ops.conv import output_size
+from harness.compiler.stream import ScheduleError, check, schedule
+from harness.device.board import Board
+from harness.device.session import open_device
+from harness.parity.golden import GoldenModel
+from harness.targets import load_target
+
+from emulator_check import needs_emulator
+from engine_check import host_engine_for
+from tflite_builder import ModelBuilder, options
+
+SAME, VALID = schema.Padding.SAME, schema.Padding.VALID
+
+# A layer of a chain: (kind, output channels (conv kinds), kernel, stride, padding).
+LAYER_KINDS = {
+    "conv3x3": ("CONV_2D", 3),
+    "depthwise3x3": ("DEPTHWISE_CONV_2D", 3),
+    "pointwise": ("CONV_2D", 1),
+}
+
+
+# -- the schedule, on geometry alone ------------------------------------------------------------
+def fake_call(in_h: int, kernel: int, stride: int, padding: int) -> KernelCall:
+    """Only what the schedule reads: the rows, stride, padding and filter height."""
+    out_h = output_size(padding, in_h, kernel, stride, 1)
+    pad = max((out_h - 1) * stride + kernel - in_h, 0) // 2
+    params = {"input": Shape4(1, in_h, 5, 2), "output": Shape4(1, out_h, 5, 2), "filter": Shape4(2, kernel, kernel, 2),
+              "stride_h": stride, "pad_h": pad, "dilation_h": 1}
+    return KernelCall(None, "fake", "fake", params, [0], [1], band_scratch=lambda call, rows: 16 * rows)
+
+
+@st.composite
+def chains_of_geometry(draw):
+    rows = draw(st.integers(3, 40))
+    calls = []
+    for _ in range(draw(st.integers(2, 5))):
+        kernel, stride = draw(st.sampled_from([(1, 1), (3, 1), (3, 2)]))
+        padding = draw(st.sampled_from([SAME, VALID]))
+        if output_size(padding, rows, kernel, stride, 1) < 1:
+            break
+        calls.append(fake_call(rows, kernel, stride, padding))
+        rows = calls[-1].params["output"].h
+    return tuple(calls)
+
+
+@settings(max_examples=300, deadline=None)
+@given(chains_of_geometry())
+def test_every_schedule_reads_only_rows_its_bands_hold(calls):
+    if len(calls) < 2:
+        return
+    stream = schedule(0, calls)
+    check(stream)  # every read inside the band, every write fitting, every row computed once
+    computed = [0] * len(calls)
+    for step in stream.steps:
+        computed[step.stage] += step.count
+    assert computed == [call.params["output"].h for call in calls]
+    # A band never holds more than the rows one step of the next layer reads, plus what it adds.
+    for stage, rows in enumerate(stream.band_rows):
+        assert rows <= calls[stage + 1].params["filter"].h + max(s.count for s in stream.steps if s.stage == stage)
+
+
+def streamed_geometry():
+    return schedule(0, (fake_call(24, 3, 2, SAME), fake_call(12, 3, 1, SAME), fake_call(12, 1, 1, VALID)))
+
+
+@pytest.mark.parametrize("breakage", ["step left out", "band one row short", "rows dropped too early", "too many rows"])
+def test_check_catches_a_broken_schedule(breakage):
+    stream = streamed_geometry()
+    check(stream)
+    steps = list(stream.steps)
+    if breakage == "step left out":
+        broken = replace(stream, steps=tuple(steps[:5] + steps[6:]))
+    elif breakage == "band one row short":
+        broken = replace(stream, band_rows=(stream.band_rows[0] - 1, *stream.band_rows[1:]))
+    elif breakage == "rows dropped too early":
+        at = next(i for i, s in enumerate(steps) if s.stage == 0 and s.keep > 0)
+        steps[at] = replace(steps[at], keep=steps[at].keep + 1)
+        broken = replace(stream, steps=tuple(steps))
+    else:
+        steps[-1] = replace(steps[-1], count=steps[-1].count + 1)
+        broken = replace(stream, steps=tuple(steps))
+    with pytest.raises(ScheduleError):
+        check(broken)
+
+
+# -- real chains, end to end ---------------------------------------------------------------------
+def chain_model(seed: int, in_shape: tuple[int, int, int], layers: list[tuple]) -> bytes:
+    """int8 CONV_2D / DEPTHWISE_CONV_2D layers one after the other, per-channel filter scales."""
+    rng = np.random.default_rng(seed)
+    b = ModelBuilder()
+    h, w, c = in_shape
+    scale = 0.05
+    x = b.tensor([1, h, w, c], "int8", scale, int(rng.integers(-20, 20)), name="x")
+    first = x
+    for index, (kind, channels, stride, padding) in enumerate(layers):
+        op, kernel = LAYER_KINDS[kind]
+        out_c = c if op == "DEPTHWISE_CONV_2D" else channels
+        out_h, out_w = (output_size(padding, size, kernel, stride, 1) for size in (h, w))
+        taps = kernel * kernel * (1 if op == "DEPTHWISE_CONV_2D" else c)
+        w_scales = rng.uniform(0.5, 1.5, out_c) / (127 * np.sqrt(taps))
+        shape = (1, kernel, kernel, out_c) if op == "DEPTHWISE_CONV_2D" else (out_c, kernel, kernel, c)
+        weights = b.const(rng.integers(-127, 128, shape), "int8", scale=w_scales, zero_point=[0] * out_c,
+                          axis=3 if op == "DEPTHWISE_CONV_2D" else 0)
+        bias = b.const(rng.integers(-2000, 2000, out_c), "int32", scale=scale * w_scales, zero_point=[0] * out_c)
+        out_scale = scale * float(rng.uniform(0.6, 1.2))
+        y = b.tensor([1, out_h, out_w, out_c], "int8", out_scale, int(rng.integers(-30, 30)), name=f"y{index}")
+        kind_options = ("DepthwiseConv2DOptions", dict(depthMultiplier=1)) if op == "DEPTHWISE_CONV_2D" else (
+            "Conv2DOptions", {})
+        b.op(op, [x, weights, bias], [y], options(kind_options[0], padding=padding, strideH=stride, strideW=stride,
+                                                  fusedActivationFunction=int(rng.integers(0, 2)), **kind_options[1]))
+        x, h, w, c, scale = y, out_h, out_w, out_c, out_scale
+    return b.build([first], [x])
+
+
+def compiled_with_stream(model: bytes, name: str, layers: range) -> CompiledModel:
+    """The model compiled with exactly this stream (whether or not it would lower the arena)."""
+    graph = parse_model(model, f"{name}.tflite")
+    calls = [LOWERINGS[op.kind](op, graph) for op in graph.operators]
+    stream = schedule(layers.start, tuple(calls[layers.start:layers.stop]))
+    check(stream)
+    plan = plan_for(graph, calls, [stream])
+    assert not plan.conflicts()
+    return CompiledModel(name, graph, calls, plan, [stream], generate(graph, calls, plan, [stream], name))
+
+
+CHAINS = {
+    "audio front: conv s2, depthwise, pointwise, depthwise s2": (
+        (18, 14, 1), [("conv3x3", 8, 2, SAME), ("depthwise3x3", 0, 1, SAME), ("pointwise", 16, 1, VALID),
+                      ("depthwise3x3", 0, 2, SAME)]),
+    "VALID strides: rows the next layer never reads": (
+        (17, 9, 4), [("depthwise3x3", 0, 2, VALID), ("pointwise", 6, 1, VALID), ("conv3x3", 5, 2, VALID)]),
+    "pointwise pair then a 3x3 conv, odd widths": (
+        (7, 5, 3), [("pointwise", 7, 1, VALID), ("pointwise", 9, 1, VALID), ("conv3x3", 4, 1, SAME)]),
+}
+
+
+def golden_layers(model: bytes, inputs: np.ndarray, calls: list[KernelCall]) -> list[list[bytes]]:
+    golden = GoldenModel(model, keep_intermediates=True)
+    per_layer = [[] for _ in calls]
+    for x in inputs:
+        golden.invoke(x)
+        for layer, call in enumerate(calls):
+            per_layer[layer].append(golden.tensor(call.outputs[0]).tobytes())
+    return per_layer
+
+
+@pytest.mark.parametrize("kernel_path", ["dsp", "portable"])
+@pytest.mark.parametrize("chain", CHAINS.values(), ids=CHAINS.keys())
+def test_a_streamed_chain_gives_every_layer_of_the_reference_on_the_host(chain, kernel_path):
+    in_shape, layers = chain
+    model = chain_model(3, in_shape, layers)
+    compiled = compiled_with_stream(model, "streamed", range(0, len(layers)))
+    inputs = np.random.default_rng(5).integers(-128, 128, (3, 1, *in_shape), dtype=np.int8)
+    _, dumped = host_engine_for(compiled, kernel_path).run(inputs, layers=True)
+    expected = golden_layers(model, inputs, compiled.calls)
+    for layer in range(len(layers)):
+        assert [dumped[layer][record].tobytes() for record in range(len(inputs))] == expected[layer], f"layer {layer}"
+
+
+def test_streaming_a_chain_leaves_its_inner_tensors_out_of_the_arena():
+    _, layers = CHAINS["audio front: conv s2, depthwise, pointwise, depthwise s2"]
+    model = chain_model(3, (64, 20, 1), layers)  # tall: a band is a small part of a tensor
+    streamed = compiled_with_stream(model, "streamed", range(0, len(layers)))
+    inner = [call.outputs[0] for call in streamed.calls[:-1]]
+    assert not set(inner) & {p.buffer.tensor for p in streamed.plan.placements}
+    stream = streamed.streams[0]
+    for stage, tensor in enumerate(inner):
+        assert stream.band_bytes(stage) * 4 <= streamed.graph.tensor(tensor).nbytes
+    assert streamed.plan.arena_size < plan_for(streamed.graph, streamed.calls, []).arena_size
+
+
+def test_the_compiler_streams_only_where_it_lowers_the_arena():
+    in_shape, layers = CHAINS["audio front: conv s2, depthwise, pointwise, depthwise s2"]
+    model = chain_model(3, in_shape, layers)
+    compiled = compile_graph(parse_model(model, "front.tflite"), "front")
+    unstreamed = plan_for(compiled.graph, compiled.calls, [])
+    if compiled.streams:
+        assert compiled.plan.arena_size < unstreamed.arena_size
+    # A single small layer has nothing to stream.
+    single = chain_model(3, (6, 6, 2), [("pointwise", 4, 1, VALID)])
+    assert compile_graph(parse_model(single, "single.tflite"), "single").streams == []
+
+
+@needs_emulator
+def test_a_streamed_chain_on_qemu_m33_reads_back_every_layer_and_times_each():
+    in_shape, layers = CHAINS["VALID strides: rows the next layer never reads"]
+    model = chain_model(11, in_shape, layers)
+    compiled = compiled_with_stream(model, "streamed_qemu", range(0, len(layers)))
+    inputs = np.random.default_rng(2).integers(-128, 128, (2, 1, *in_shape), dtype=np.int8)
+    expected = golden_layers(model, inputs, compiled.calls)
+    with open_device(compiled, Board(load_target("qemu-m33"))) as device:
+        outputs = device.run(inputs).outputs
+        layer_bytes = [[raw for _, raw in device.layer_outputs(inputs[record])] for record in range(len(inputs))]
+        timing = device.time(inputs[0], runs=2)
+    assert outputs.tobytes() == b"".join(expected[-1])
+    for layer in range(len(layers)):
+        assert [layer_bytes[record][layer] for record in range(len(inputs))] == expected[layer], f"layer {layer}"
+    # Each streamed layer's count adds up its bands: every one ran, and together within the run's total.
+    assert all(ticks > 0 for ticks in timing.per_layer)
+    assert sum(timing.per_layer) <= min(timing.totals)
