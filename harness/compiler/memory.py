@@ -23,6 +23,8 @@ SMALLER_CHUNKS = (56, 48, 40, 32, 28, 24, 20, 16)
 # it: the last few KiB of scratch would cost a large layer a quarter of its chunk, about 10 % of its
 # instructions (the shared model: 1 M instructions for 3 KiB).
 SPEED_SLACK = 1 / 16
+# Rows of a stream's last layer per step tried within that slack, most first (1 is the smallest).
+STREAM_ROWS_PER_STEP = (8, 4, 2)
 
 
 @dataclass
@@ -161,8 +163,18 @@ def _without_needless_streams(graph: Graph, calls: list[KernelCall], layout: Lay
 
 
 def _faster_within(graph: Graph, calls: list[KernelCall], layout: Layout, budget: int) -> Layout:
-    """Each shrunk chunk back to the largest that keeps the arena within `budget`, the layers with
-    the most MACs first (they gain the most)."""
+    """Within `budget`: each stream with the most rows per step (fewer kernel calls), then each shrunk
+    chunk back to the largest, the layers with the most MACs first (they gain the most)."""
+    streams = list(layout.streams)
+    for index, stream in enumerate(streams):
+        for rows in STREAM_ROWS_PER_STEP:
+            longer = schedule(stream.first_layer, stream.calls, rows)
+            check(longer)
+            trial = streams[:index] + [longer] + streams[index + 1:]
+            if plan_for(graph, layout.calls, trial).arena_size <= budget:
+                streams = trial
+                break
+    layout = Layout(layout.calls, streams, plan_for(graph, layout.calls, streams))
     current = list(layout.calls)
     for layer in sorted(range(len(calls)), key=lambda layer: -calls[layer].macs):
         fastest = calls[layer].params.get("chunk_pixels", 0)

@@ -34,6 +34,7 @@ class Step:
 class Stream:
     first_layer: int
     calls: tuple[KernelCall, ...]
+    rows_per_step: int  # of the last layer
     steps: tuple[Step, ...]
     band_rows: tuple[int, ...]  # rows each stage but the last keeps at most
 
@@ -103,9 +104,10 @@ def chains(calls: list[KernelCall], consumers: dict[int, list[int]], kept: set[i
     return runs
 
 
-def schedule(first_layer: int, calls: tuple[KernelCall, ...]) -> Stream:
-    """Row by row of the last layer, each stage computing just the rows the next one needs, dropping
-    the rows no later step reads; then the rows no later stage needed, so every layer is whole."""
+def schedule(first_layer: int, calls: tuple[KernelCall, ...], rows_per_step: int = 1) -> Stream:
+    """`rows_per_step` rows of the last layer at a time, each stage computing just the rows the next
+    one needs, dropping the rows no later step reads; then the rows no later stage needed, so every
+    layer is whole. More rows per step: fewer, longer kernel calls, larger bands."""
     n = len(calls)
     lo, hi, band_rows, steps = [0] * n, [0] * n, [0] * n, []
 
@@ -120,11 +122,12 @@ def schedule(first_layer: int, calls: tuple[KernelCall, ...]) -> Stream:
         lo[stage], hi[stage] = keep, need
         band_rows[stage] = max(band_rows[stage], hi[stage] - lo[stage])
 
-    for row in range(output_rows(calls[-1])):
-        produce(n - 1, row + 1, 0)
+    rows = output_rows(calls[-1])
+    for row in range(rows_per_step, rows + rows_per_step, rows_per_step):
+        produce(n - 1, min(row, rows), 0)
     for stage in range(n - 2, -1, -1):  # rows past what the last layer read (e.g. a VALID stride)
         produce(stage, output_rows(calls[stage]), hi[stage])
-    return Stream(first_layer, calls, tuple(steps), tuple(band_rows[:-1]))
+    return Stream(first_layer, calls, rows_per_step, tuple(steps), tuple(band_rows[:-1]))
 
 
 class ScheduleError(RuntimeError):
