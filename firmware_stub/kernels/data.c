@@ -28,11 +28,30 @@ hil_status hil_transpose_s8(const hil_transpose_params *p, const int8_t *input, 
         dims[axis] = p->input_dims[p->perm[axis]];
         stride[axis] = input_stride[p->perm[axis]];
     }
-    /* Walk the output in order, carrying an odometer over the output axes. */
+    /* Axes of size 1 move nothing: left out, the innermost axis is a real run (the input of an
+     * audio model is often [1, H, W, 1], transposed to [1, W, H, 1]). */
+    int32_t kept = 0;
+    for (int32_t axis = 0; axis < rank; ++axis) {
+        if (dims[axis] > 1) {
+            dims[kept] = dims[axis];
+            stride[kept] = stride[axis];
+            ++kept;
+        }
+    }
+    if (kept == 0) {
+        output[0] = input[0];
+        return HIL_OK;
+    }
+    /* Walk the output in order: the innermost axis as one loop, an odometer over the others. */
+    const int32_t inner = kept - 1, run = dims[inner], step = stride[inner];
     int32_t source = 0;
-    for (int32_t written = 0; written < total; ++written) {
-        output[written] = input[source];
-        for (int32_t axis = rank - 1; axis >= 0; --axis) {
+    for (int32_t written = 0; written < total; written += run) {
+        const int8_t *from = input + source;
+        for (int32_t i = 0; i < run; ++i) {
+            output[written + i] = *from;
+            from += step;
+        }
+        for (int32_t axis = inner - 1; axis >= 0; --axis) {
             source += stride[axis];
             if (++index[axis] < dims[axis]) {
                 break;
