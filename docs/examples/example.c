@@ -194,16 +194,15 @@ static const hil_quantize_params example_op06_dequantize_params = {
     .zero_point = -128,
 };
 
-/* Layers 0..1 as a stream: 7 steps (hil compile --plan prints them). */
+/* Layers 0..1 as a stream: 6 steps (hil compile --plan prints them). */
 static const hil_stream_stage example_stream00_stages[2] = {
     {hil_conv_im2col_s8, &example_op00_conv_2d_params, 0u, 416u},
     {hil_depthwise_conv_3x3_s8, &example_op01_depthwise_conv_2d_params, 1u, 320u},
 };
-static const hil_stream_step example_stream00_steps[7] = {
-    {0u, 2u, 0u}, {1u, 1u, 0u}, {0u, 1u, 0u}, {1u, 1u, 0u}, {0u, 1u, 1u}, {1u, 1u, 0u},
-    {1u, 1u, 0u},
+static const hil_stream_step example_stream00_steps[6] = {
+    {0u, 2u, 0u}, {1u, 1u, 0u}, {0u, 2u, 0u}, {1u, 1u, 0u}, {1u, 1u, 0u}, {1u, 1u, 0u},
 };
-static const hil_stream example_stream00 = {368u, 0u, 2u, example_stream00_stages, 7u, example_stream00_steps};
+static const hil_stream example_stream00 = {368u, 0u, 2u, example_stream00_stages, 6u, example_stream00_steps};
 
 static hil_status example_layer(uint32_t layer, uint8_t *arena, const hil_observer *observer, uint32_t *failed_layer)
 {

@@ -23,8 +23,8 @@ SMALLER_CHUNKS = (56, 48, 40, 32, 28, 24, 20, 16)
 # it: the last few KiB of scratch would cost a large layer a quarter of its chunk, about 10 % of its
 # instructions (the shared model: 1 M instructions for 3 KiB).
 SPEED_SLACK = 1 / 16
-# Rows of a stream's last layer per step tried within that slack, most first (1 is the smallest).
-STREAM_ROWS_PER_STEP = (8, 4, 2)
+# Rows a stream's stage computes per step, tried within that slack, most first (1 is the smallest).
+STREAM_BATCHES = (4, 2)
 
 
 @dataclass
@@ -163,17 +163,20 @@ def _without_needless_streams(graph: Graph, calls: list[KernelCall], layout: Lay
 
 
 def _faster_within(graph: Graph, calls: list[KernelCall], layout: Layout, budget: int) -> Layout:
-    """Within `budget`: each stream with the most rows per step (fewer kernel calls), then each shrunk
+    """Within `budget`: each stream's stages with the most rows per step (fewer kernel calls; the
+    stages with the most MACs first), then each shrunk
     chunk back to the largest, the layers with the most MACs first (they gain the most)."""
     streams = list(layout.streams)
     for index, stream in enumerate(streams):
-        for rows in STREAM_ROWS_PER_STEP:
-            longer = schedule(stream.first_layer, stream.calls, rows)
-            check(longer)
-            trial = streams[:index] + [longer] + streams[index + 1:]
-            if plan_for(graph, layout.calls, trial).arena_size <= budget:
-                streams = trial
-                break
+        for stage in sorted(range(len(stream.calls)), key=lambda stage: -stream.calls[stage].macs):
+            for rows in STREAM_BATCHES:
+                batches = streams[index].batches[:stage] + (rows,) + streams[index].batches[stage + 1:]
+                longer = schedule(stream.first_layer, stream.calls, batches)
+                check(longer)
+                trial = streams[:index] + [longer] + streams[index + 1:]
+                if plan_for(graph, layout.calls, trial).arena_size <= budget:
+                    streams = trial
+                    break
     layout = Layout(layout.calls, streams, plan_for(graph, layout.calls, streams))
     current = list(layout.calls)
     for layer in sorted(range(len(calls)), key=lambda layer: -calls[layer].macs):

@@ -34,7 +34,7 @@ class Step:
 class Stream:
     first_layer: int
     calls: tuple[KernelCall, ...]
-    rows_per_step: int  # of the last layer
+    batches: tuple[int, ...]  # rows each stage computes at least per step (schedule)
     steps: tuple[Step, ...]
     band_rows: tuple[int, ...]  # rows each stage but the last keeps at most
 
@@ -104,16 +104,19 @@ def chains(calls: list[KernelCall], consumers: dict[int, list[int]], kept: set[i
     return runs
 
 
-def schedule(first_layer: int, calls: tuple[KernelCall, ...], rows_per_step: int = 1) -> Stream:
-    """`rows_per_step` rows of the last layer at a time, each stage computing just the rows the next
-    one needs, dropping the rows no later step reads; then the rows no later stage needed, so every
-    layer is whole. More rows per step: fewer, longer kernel calls, larger bands."""
+def schedule(first_layer: int, calls: tuple[KernelCall, ...], batches: tuple[int, ...] | None = None) -> Stream:
+    """The last layer's rows a batch at a time, each stage computing the rows the next one needs (at
+    least its own batch of rows, if the layer has them), dropping the rows no later step reads; then
+    the rows no later stage needed, so every layer is whole. Larger batches: fewer, longer kernel
+    calls, larger bands. Default: one row at a time everywhere."""
     n = len(calls)
+    batches = batches or (1,) * n
     lo, hi, band_rows, steps = [0] * n, [0] * n, [0] * n, []
 
     def produce(stage: int, need: int, keep: int) -> None:
         if hi[stage] >= need:
             return
+        need = min(max(need, hi[stage] + batches[stage]), output_rows(calls[stage]))
         if stage > 0:
             window_lo, window_hi = input_window(calls[stage], hi[stage], need - hi[stage])
             produce(stage - 1, window_hi, window_lo)
@@ -122,12 +125,11 @@ def schedule(first_layer: int, calls: tuple[KernelCall, ...], rows_per_step: int
         lo[stage], hi[stage] = keep, need
         band_rows[stage] = max(band_rows[stage], hi[stage] - lo[stage])
 
-    rows = output_rows(calls[-1])
-    for row in range(rows_per_step, rows + rows_per_step, rows_per_step):
-        produce(n - 1, min(row, rows), 0)
+    for row in range(output_rows(calls[-1])):
+        produce(n - 1, row + 1, 0)
     for stage in range(n - 2, -1, -1):  # rows past what the last layer read (e.g. a VALID stride)
         produce(stage, output_rows(calls[stage]), hi[stage])
-    return Stream(first_layer, calls, rows_per_step, tuple(steps), tuple(band_rows[:-1]))
+    return Stream(first_layer, calls, batches, tuple(steps), tuple(band_rows[:-1]))
 
 
 class ScheduleError(RuntimeError):
