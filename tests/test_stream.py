@@ -23,7 +23,7 @@ from harness.compiler.graph import parse_model
 from harness.compiler.lowering import LOWERINGS, KernelCall, Shape4
 from harness.compiler.memory import plan_for
 from harness.compiler.ops.conv import output_size
-from harness.compiler.stream import ScheduleError, check, schedule
+from harness.compiler.stream import ScheduleError, check, input_window, schedule
 from harness.device.board import Board
 from harness.device.session import open_device
 from harness.parity.golden import GoldenModel
@@ -64,15 +64,17 @@ def chains_of_geometry(draw):
             break
         calls.append(fake_call(rows, kernel, stride, padding))
         rows = calls[-1].params["output"].h
-    return tuple(calls)
+    batches = tuple(draw(st.lists(st.integers(1, 4), min_size=len(calls), max_size=len(calls))))
+    return tuple(calls), batches
 
 
 @settings(max_examples=300, deadline=None)
 @given(chains_of_geometry())
-def test_every_schedule_reads_only_rows_its_bands_hold(calls):
+def test_every_schedule_reads_only_rows_its_bands_hold(chain):
+    calls, batches = chain
     if len(calls) < 2:
         return
-    stream = schedule(0, calls)
+    stream = schedule(0, calls, batches)
     check(stream)  # every read inside the band, every write fitting, every row computed once
     computed = [0] * len(calls)
     for step in stream.steps:
@@ -80,7 +82,8 @@ def test_every_schedule_reads_only_rows_its_bands_hold(calls):
     assert computed == [call.params["output"].h for call in calls]
     # A band never holds more than the rows one step of the next layer reads, plus what it adds.
     for stage, rows in enumerate(stream.band_rows):
-        assert rows <= calls[stage + 1].params["filter"].h + max(s.count for s in stream.steps if s.stage == stage)
+        reads = max(input_window(calls[stage + 1], 0, count)[1] for count in range(1, 6))
+        assert rows <= reads + max(s.count for s in stream.steps if s.stage == stage)
 
 
 def streamed_geometry():
