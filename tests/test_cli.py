@@ -47,7 +47,7 @@ def test_compile_writes_c_and_reports_figures(capsys, conv_file, tmp_path):
     code, out, _ = run(capsys, "compile", conv_file, "-o", tmp_path / "gen")
     assert code == 0
     assert (tmp_path / "gen" / "tiny_conv.c").is_file() and (tmp_path / "gen" / "tiny_conv.h").is_file()
-    assert "tiny_conv: 1 layers, 6912 MACs, arena 6448 bytes, constants 148 bytes " in out
+    assert "tiny_conv: 1 layers, 6912 MACs, arena 2032 bytes, constants 148 bytes " in out
     assert "(weights 112, biases 16, requantization 20)" in out
 
 

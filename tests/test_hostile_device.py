@@ -161,12 +161,12 @@ def test_the_frame_reader_holds_at_most_one_frame():
     assert errors == 200 and decode_frame(frames[-1]) == Packet(1, 2, b"after the noise")
 
 
-def test_a_layer_that_claims_more_than_the_arena_is_refused():
+def test_a_layer_that_claims_another_size_than_the_model_is_refused():
     def endless_layer(packet: Packet):  # says 3 GB, hands out 1024 bytes per request for ever
         return MessageType.LAYER_DATA, struct.pack("<I", 3_000_000_000) + bytes(1024)
 
     info = Info(arena=4096)
     client = LinkClient(ScriptedDevice(answering(info, {MessageType.READ_LAYER: endless_layer})), timeout=0.2)
-    with pytest.raises(LinkError, match="its output is 3000000000 bytes, its arena 4096"):
-        client.read_layer(0)
+    with pytest.raises(LinkError, match="its output is 3000000000 bytes, the model's is 2048"):
+        client.read_layer(0, 2048)
     fault_tally.record("hostile device: endless layer data", 1)

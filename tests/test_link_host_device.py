@@ -129,7 +129,8 @@ def test_read_layer_matches_golden_intermediates(client, golden, example_compile
         client.write_input(x.tobytes())
         golden.invoke(x)
         for index, call in enumerate(example_compiled.calls):
-            assert client.read_layer(index) == golden.tensor(call.outputs[0]).tobytes(), f"layer {index}"
+            expected = golden.tensor(call.outputs[0]).tobytes()
+            assert client.read_layer(index, len(expected)) == expected, f"layer {index}"
         assert client.read_output() == golden.invoke(x).tobytes()  # READ_LAYER ran the model too
 
 

@@ -97,9 +97,10 @@ class Device:
         (READ_LAYER runs the model once per chunk): a caller that stops early reads no more."""
         with self._reporting():
             self._stage(patch)
-        for index in range(len(self.image.model.calls)):
+        model = self.image.model
+        for index, call in enumerate(model.calls):
             with self._reporting():
-                raw = self.client.read_layer(index)
+                raw = self.client.read_layer(index, model.graph.tensor(call.outputs[0]).nbytes)
             yield index, raw
 
     def _stage(self, patch: np.ndarray) -> None:

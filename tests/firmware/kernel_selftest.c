@@ -315,6 +315,7 @@ static int check_pointwise(void)
         p.filter = (hil_shape4){out_c, 1, 1, in_c};
         p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
         random_layer(&p, out_c, in_c);
+        p.chunk_pixels = 2 * random_in(1, 8); /* the compiler's choice; small ones split the layer */
         pack_filter(out_c, in_c);
         random_input(p.input.h * p.input.w * in_c);
         reference_conv(&p, 0);
@@ -346,6 +347,7 @@ static int check_im2col(void)
         p.output = (hil_shape4){1, geometry(same, p.input.h, kh, p.stride_h, p.dilation_h, &p.pad_h),
                                 geometry(same, p.input.w, kw, p.stride_w, p.dilation_w, &p.pad_w), out_c};
         random_layer(&p, out_c, kh * kw * in_c);
+        p.chunk_pixels = 2 * random_in(1, 8); /* within SCRATCH_BYTES for K up to 80 */
         pack_filter(out_c, kh * kw * in_c);
         random_input(p.input.h * p.input.w * in_c);
         reference_conv(&p, 0);

@@ -547,8 +547,10 @@ class LinkClient:
             per_layer = tuple(values[got_runs:])
         return TimingResult(tuple(totals), per_layer)
 
-    def read_layer(self, layer: int) -> bytes:
-        """One layer's output for the staged input (each request runs the model once more)."""
+    def read_layer(self, layer: int, size: int) -> bytes:
+        """One layer's output for the staged input (each request runs the model once more); `size`:
+        its bytes as compiled, which the device must say too (a streamed layer's output is larger
+        than the arena, so nothing on the device bounds it)."""
         info = self._device()
         chunk = info.max_body - _U32.size
         out = bytearray()
@@ -556,11 +558,9 @@ class LinkClient:
             body = self._expect(MessageType.READ_LAYER, _READ_LAYER.pack(layer, len(out), chunk), None, runs=1)
             if len(body) < _U32.size:
                 raise LinkError(f"LAYER_DATA of {len(body)} bytes has no layer size")
-            (size,) = _U32.unpack_from(body)
-            if size > info.arena_size:  # a layer's output lives in the arena: more is a device gone wrong
-                raise LinkError(
-                    f"layer {layer}: the device says its output is {size} bytes, its arena {info.arena_size}"
-                )
+            (said,) = _U32.unpack_from(body)
+            if said != size:  # a device gone wrong, or not running this model
+                raise LinkError(f"layer {layer}: the device says its output is {said} bytes, the model's is {size}")
             out += body[_U32.size :]
             if len(out) >= size or len(body) == _U32.size:
                 if len(out) != size:
