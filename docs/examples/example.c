@@ -205,13 +205,13 @@ static hil_status example_invoke(const hil_observer *observer, uint32_t *failed_
 }
 
 static const hil_layer_info example_layers[7] = {
-    {"op00_conv_2d", "CONV_2D", 576u, 48u, 432u},
-    {"op01_depthwise_conv_2d", "DEPTHWISE_CONV_2D", 576u, 48u, 432u},
-    {"op02_conv_2d", "CONV_2D", 528u, 96u, 384u},
-    {"op03_mean", "MEAN", 0u, 8u, 96u},
-    {"op04_fully_connected", "FULLY_CONNECTED", 16u, 3u, 24u},
-    {"op05_softmax", "SOFTMAX", 32u, 3u, 3u},
-    {"op06_dequantize", "DEQUANTIZE", 0u, 12u, 0u},
+    {"op00_conv_2d", 576u, 48u},
+    {"op01_depthwise_conv_2d", 576u, 48u},
+    {"op02_conv_2d", 528u, 96u},
+    {"op03_mean", 0u, 8u},
+    {"op04_fully_connected", 16u, 3u},
+    {"op05_softmax", 32u, 3u},
+    {"op06_dequantize", 0u, 12u},
 };
 
 const hil_model example_model = {

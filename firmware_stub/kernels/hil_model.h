@@ -31,12 +31,11 @@ typedef struct {
     int32_t zero_point;
 } hil_tensor_info;
 
+/* What the device needs of a layer; its operator and MACs stay with the harness (the compile). */
 typedef struct {
-    const char *name;      /* e.g. "op03_conv_2d" */
-    const char *op;        /* TFLite operator name, e.g. "CONV_2D" */
+    const char *name;      /* e.g. "op03_conv_2d", for error messages */
     uint32_t output_offset;
     uint32_t output_bytes;
-    uint32_t macs;         /* multiply-accumulates, 0 for data movement */
 } hil_layer_info;
 
 /* Called around every layer: timing runs read a counter here, debug builds copy tensors out. */

@@ -146,8 +146,7 @@ class _Emitter:
         for call in self.calls:
             out = self.graph.tensor(call.outputs[0])
             self.lines.append(
-                f'    {{"{layer_name(call)}", "{call.op.kind}", {self.plan.offset_of_tensor(out.index)}u, '
-                f"{out.nbytes}u, {call.macs}u}},"
+                f'    {{"{layer_name(call)}", {self.plan.offset_of_tensor(out.index)}u, {out.nbytes}u}},'
             )
         self.lines.append("};")
         inp, out = self.graph.tensor(self.graph.inputs[0]), self.graph.tensor(self.graph.outputs[0])
