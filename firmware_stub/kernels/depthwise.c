@@ -80,7 +80,7 @@ static hil_status check_depthwise_3x3(const hil_conv_packed_params *p, const int
         return HIL_ERROR_ARGUMENT;
     }
     if (((uintptr_t)scratch & 3u) != 0 || p->stride_h < 1 || p->stride_w < 1 || p->act_min > p->act_max ||
-        p->pad_h < 0 || p->pad_w < 0 || p->input_zero_point < INT8_MIN || p->input_zero_point > INT8_MAX) {
+        p->pad_h < 0 || p->pad_w < 0) {
         return HIL_ERROR_ARGUMENT;
     }
     if (p->filter.n != 1 || p->filter.c != p->output.c || p->input.n != p->output.n || p->input.c < 1) {
@@ -251,7 +251,7 @@ hil_status hil_depthwise_conv_3x3_s8(const hil_conv_packed_params *p, const int8
     if (status != HIL_OK) {
         return status;
     }
-    const hil_shape4 in = p->input, out = p->output;
+    const hil_shape4 in = hil_shape4_from_u16(p->input), out = hil_shape4_from_u16(p->output);
     const int32_t stride_h = p->stride_h, stride_w = p->stride_w;
     const int32_t copy_h = window_extent(out.h, stride_h), copy_w = window_extent(out.w, stride_w);
     int32_t *acc = (int32_t *)scratch; /* one row of outputs */

@@ -77,7 +77,7 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
     ):
         copy_h = (out_shape.h - 1) * geometry["stride_h"] + 3
         copy_w = (out_shape.w - 1) * geometry["stride_w"] + 3
-        params = {**shapes, **packed_params(inp, filters, filters.reshape(-1), quantization)}
+        params = packed_params(op, shapes, inp, filters, filters.reshape(-1), quantization)
         return KernelCall(
             op,
             "hil_depthwise_conv_3x3_s8",
