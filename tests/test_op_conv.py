@@ -200,13 +200,13 @@ def test_packed_kernels_refuse_accumulators_beyond_their_bound():
     assert not packed_kernel_fits(filters, None, [-32, 0])  # outside hil_requant's shifts
 
 
-def test_packed_kernels_take_sizes_up_to_16_bits_and_refuse_a_layer_beyond():
-    """hil_conv_packed_params holds sizes in uint16: 65535 is kept exactly, 65536 is refused."""
+
+def test_packed_kernels_take_strides_up_to_16_bits_and_refuse_a_layer_beyond():
+    """hil_conv_packed_params holds strides in uint16: 65535 is kept exactly, 65536 is refused."""
     rng = np.random.default_rng(6)
-    pointwise = dict(kernel=(1, 1), stride=(1, 1), filters=2)
-    call = lowered(conv_model(rng, in_shape=(1, 1, 65535, 1), **pointwise))
-    assert (call.function, call.params["input"].w, call.params["output"].w) == ("hil_conv_1x1_s8", 65535, 65535)
-    message = (r"^operator 0 \(CONV_2D\): input \[1, 1, 65536, 1\] does not fit the packed convolution "
-               r"kernels' 16-bit fields \(0 to 65535\); this layer is too large for them$")
+    call = lowered(conv_model(rng, in_shape=(1, 3, 3, 1), kernel=(1, 1), stride=(65535, 1), filters=2))
+    assert (call.function, call.params["stride_h"]) == ("hil_conv_im2col_s8", 65535)
+    message = (r"^operator 0 \(CONV_2D\): stride_h 65536 does not fit the packed convolution kernels' 16-bit "
+               r"field \(0 to 65535\); this layer is beyond them$")
     with pytest.raises(HilError, match=message):
-        lowered(conv_model(rng, in_shape=(1, 1, 65536, 1), **pointwise))
+        lowered(conv_model(rng, in_shape=(1, 3, 3, 1), kernel=(1, 1), stride=(65536, 1), filters=2))

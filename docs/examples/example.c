@@ -127,10 +127,10 @@ static const hil_conv_packed_params example_op02_conv_2d_params = {
 
 /* Layer 3: MEAN -> 'mean' */
 static const hil_mean_params example_op03_mean_params = {
-    .kept_dims = {1, 1, 1, 8},
-    .kept_strides = {0, 0, 0, 1},
-    .reduced_dims = {1, 1, 1, 12},
-    .reduced_strides = {0, 0, 0, 8},
+    .kept_dims = {1, 8},
+    .kept_strides = {0, 1},
+    .reduced_dims = {1, 12},
+    .reduced_strides = {0, 8},
     .sum_offset = 1536,
     .multiplier = 715827882,
     .shift = -1,

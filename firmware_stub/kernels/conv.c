@@ -426,7 +426,7 @@ static void copy_bytes(int8_t *dst, const int8_t *src, size_t n)
 static void gather_taps(const hil_conv_packed_params *p, const int8_t *input, int32_t b, int32_t oy, int32_t ox,
                         int8_t *taps)
 {
-    const hil_shape4 in = hil_shape4_from_u16(p->input), f = hil_shape4_from_u16(p->filter);
+    const hil_shape4 in = p->input, f = p->filter;
     const int32_t in_y0 = oy * p->stride_h - p->pad_h, in_x0 = ox * p->stride_w - p->pad_w;
     const int32_t last_y = in_y0 + (f.h - 1) * p->dilation_h, last_x = in_x0 + (f.w - 1) * p->dilation_w;
     const size_t row_bytes = (size_t)f.w * in.c;
@@ -461,7 +461,7 @@ hil_status hil_conv_im2col_s8(const hil_conv_packed_params *p, const int8_t *inp
     if (status != HIL_OK) {
         return status;
     }
-    const hil_shape4 out = hil_shape4_from_u16(p->output);
+    const hil_shape4 out = p->output;
     const int32_t pixels = out.h * out.w;
     const int32_t k = p->filter.h * p->filter.w * p->filter.c, k4 = round_up_4(k), chunk = chunk_pixels(k4, pixels);
     int8_t *taps = (int8_t *)scratch + chunk_scratch_bytes(k4, chunk); /* chunk rows of K4 gathered taps */

@@ -251,7 +251,7 @@ hil_status hil_depthwise_conv_3x3_s8(const hil_conv_packed_params *p, const int8
     if (status != HIL_OK) {
         return status;
     }
-    const hil_shape4 in = hil_shape4_from_u16(p->input), out = hil_shape4_from_u16(p->output);
+    const hil_shape4 in = p->input, out = p->output;
     const int32_t stride_h = p->stride_h, stride_w = p->stride_w;
     const int32_t copy_h = window_extent(out.h, stride_h), copy_w = window_extent(out.w, stride_w);
     int32_t *acc = (int32_t *)scratch; /* one row of outputs */

@@ -63,14 +63,16 @@ typedef struct {
 
 /*
  * The compiler-prepared form (see above); shapes are the model's (the filter's OHWI shape). One per
- * layer in flash, so each field is as narrow as its values: the compiler refuses a layer whose
- * sizes, strides or dilations do not fit uint16, or padding int16 (harness/compiler/ops/conv.py);
- * zero points and the clamp are int8 by definition. (Unsigned: Thumb-2 loads them in 2 bytes.)
+ * layer in flash, so the geometry is as narrow as its values: the compiler refuses a layer whose
+ * strides or dilations do not fit uint16, or padding int16 (harness/compiler/ops/conv.py); zero
+ * points and the clamp are int8 by definition. (Unsigned: Thumb-2 loads them in 2 bytes.) The
+ * shapes stay int32: in 16 bits the 3x3 depthwise kernel's loops reload them (a uint16 field may
+ * alias its int16 copy of the window), +50 K instructions on the shared model for 24 bytes a layer.
  */
 typedef struct {
-    hil_shape4_u16 input;
-    hil_shape4_u16 filter;
-    hil_shape4_u16 output;
+    hil_shape4 input;
+    hil_shape4 filter;
+    hil_shape4 output;
     uint16_t stride_h, stride_w;
     uint16_t dilation_h, dilation_w;
     int16_t pad_h, pad_w;        /* top and left padding; bottom/right follow from the shapes */

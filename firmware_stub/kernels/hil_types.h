@@ -30,15 +30,4 @@ static inline int32_t hil_shape4_size(const hil_shape4 *s)
     return s->n * s->h * s->w * s->c;
 }
 
-/* The same shape in compiler-prepared parameters, where the compiler proves each size fits 16 bits. */
-typedef struct {
-    uint16_t n, h, w, c;
-} hil_shape4_u16;
-
-static inline hil_shape4 hil_shape4_from_u16(hil_shape4_u16 s)
-{
-    const hil_shape4 wide = {s.n, s.h, s.w, s.c};
-    return wide;
-}
-
 #endif /* HIL_TYPES_H */

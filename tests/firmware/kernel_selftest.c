@@ -248,8 +248,7 @@ static void random_input(int32_t count)
 /* The reference: TFLite's per-channel convolution (depthwise when `depthwise`), padding taps skipped. */
 static void reference_conv(const hil_conv_packed_params *p, int depthwise)
 {
-    const hil_shape4 in = hil_shape4_from_u16(p->input), out = hil_shape4_from_u16(p->output);
-    const hil_shape4 f = hil_shape4_from_u16(p->filter);
+    const hil_shape4 in = p->input, out = p->output, f = p->filter;
     for (int32_t oy = 0; oy < out.h; ++oy) {
         for (int32_t ox = 0; ox < out.w; ++ox) {
             for (int32_t oc = 0; oc < out.c; ++oc) {
@@ -311,9 +310,9 @@ static int check_pointwise(void)
         hil_conv_packed_params p;
         memset(&p, 0, sizeof(p));
         const int32_t in_c = random_in(1, 40), out_c = random_in(1, 20);
-        p.input = (hil_shape4_u16){1, random_in(1, 3), random_in(1, 5), in_c};
-        p.output = (hil_shape4_u16){1, p.input.h, p.input.w, out_c};
-        p.filter = (hil_shape4_u16){out_c, 1, 1, in_c};
+        p.input = (hil_shape4){1, random_in(1, 3), random_in(1, 5), in_c};
+        p.output = (hil_shape4){1, p.input.h, p.input.w, out_c};
+        p.filter = (hil_shape4){out_c, 1, 1, in_c};
         p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
         random_layer(&p, out_c, in_c);
         pack_filter(out_c, in_c);
@@ -333,8 +332,8 @@ static int check_im2col(void)
         memset(&p, 0, sizeof(p));
         const int32_t in_c = random_in(1, 5), out_c = random_in(1, 9);
         const int32_t kh = random_in(1, 4), kw = random_in(1, 4);
-        p.input = (hil_shape4_u16){1, random_in(1, 8), random_in(1, 8), in_c};
-        p.filter = (hil_shape4_u16){out_c, kh, kw, in_c};
+        p.input = (hil_shape4){1, random_in(1, 8), random_in(1, 8), in_c};
+        p.filter = (hil_shape4){out_c, kh, kw, in_c};
         p.stride_h = random_in(1, 3);
         p.stride_w = random_in(1, 3);
         p.dilation_h = random_in(1, 2);
@@ -344,7 +343,7 @@ static int check_im2col(void)
             geometry(same, p.input.w, kw, p.stride_w, p.dilation_w, &p.pad_w) < 1) {
             same = 1;
         }
-        p.output = (hil_shape4_u16){1, geometry(same, p.input.h, kh, p.stride_h, p.dilation_h, &p.pad_h),
+        p.output = (hil_shape4){1, geometry(same, p.input.h, kh, p.stride_h, p.dilation_h, &p.pad_h),
                                 geometry(same, p.input.w, kw, p.stride_w, p.dilation_w, &p.pad_w), out_c};
         random_layer(&p, out_c, kh * kw * in_c);
         pack_filter(out_c, kh * kw * in_c);
@@ -363,8 +362,8 @@ static int check_depthwise(void)
         hil_conv_packed_params p;
         memset(&p, 0, sizeof(p));
         const int32_t channels = random_in(1, 12);
-        p.input = (hil_shape4_u16){1, random_in(1, 9), random_in(1, 9), channels};
-        p.filter = (hil_shape4_u16){1, 3, 3, channels};
+        p.input = (hil_shape4){1, random_in(1, 9), random_in(1, 9), channels};
+        p.filter = (hil_shape4){1, 3, 3, channels};
         p.stride_h = random_in(1, 3);
         p.stride_w = random_in(1, 3);
         p.dilation_h = p.dilation_w = 1;
@@ -373,7 +372,7 @@ static int check_depthwise(void)
             geometry(same, p.input.w, 3, p.stride_w, 1, &p.pad_w) < 1) {
             same = 1;
         }
-        p.output = (hil_shape4_u16){1, geometry(same, p.input.h, 3, p.stride_h, 1, &p.pad_h),
+        p.output = (hil_shape4){1, geometry(same, p.input.h, 3, p.stride_h, 1, &p.pad_h),
                                 geometry(same, p.input.w, 3, p.stride_w, 1, &p.pad_w), channels};
         random_layer(&p, channels, 9);
         memcpy(packed, filter, (size_t)channels * 9); /* each channel's 9 taps together */

@@ -110,8 +110,8 @@ def requantization(op: Operator, inp: Tensor, filt: Tensor, bias: Tensor | None,
 MAX_PARTIAL_SUM = 2**31 - 1  # int32: the packed kernels' running sums
 MAX_REQUANTIZED = 2**30 - 1  # hil_requant's bound on the (left-shifted) accumulator
 PACKED_SHIFTS = range(-31, 31)
-# hil_conv_packed_params: sizes, strides and dilations are uint16, the padding int16
-PACKED_SIZES = range(0, 2**16)
+# hil_conv_packed_params: strides and dilations are uint16, the padding int16, the shapes int32
+PACKED_STEPS = range(0, 2**16)
 PACKED_PADDING = range(-2**15, 2**15)
 
 
@@ -168,15 +168,15 @@ def packed_kernel_fits(filters: np.ndarray, bias: np.ndarray | None, shifts: lis
 
 
 def packed_geometry(op: Operator, shapes: dict) -> dict:
-    """The shapes and geometry as hil_conv_packed_params holds them, in 16 bits; a layer whose values
-    do not fit is refused, never truncated in C."""
+    """The shapes and geometry as hil_conv_packed_params holds them, the geometry in 16 bits; a layer
+    whose values do not fit is refused, never truncated in C."""
     for field, value in shapes.items():
-        values = (value.n, value.h, value.w, value.c) if isinstance(value, Shape4) else (value,)
-        allowed = PACKED_PADDING if field.startswith("pad_") else PACKED_SIZES
-        if any(v not in allowed for v in values):
-            shown = list(values) if isinstance(value, Shape4) else value
-            raise op_error(op, f"{field} {shown} does not fit the packed convolution kernels' 16-bit fields "
-                               f"({allowed.start} to {allowed.stop - 1}); this layer is too large for them")
+        if isinstance(value, Shape4):
+            continue
+        allowed = PACKED_PADDING if field.startswith("pad_") else PACKED_STEPS
+        if value not in allowed:
+            raise op_error(op, f"{field} {value} does not fit the packed convolution kernels' 16-bit field "
+                               f"({allowed.start} to {allowed.stop - 1}); this layer is beyond them")
     return shapes
 
 
