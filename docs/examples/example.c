@@ -215,7 +215,6 @@ static const hil_layer_info example_layers[7] = {
 };
 
 const hil_model example_model = {
-    .name = "example",
     .sha256 = EXAMPLE_SHA256,
     .arena = example_arena,
     .arena_size = EXAMPLE_ARENA_SIZE,

@@ -45,8 +45,8 @@ typedef struct {
     void *context;
 } hil_observer;
 
+/* The model's name is the prefix of its symbols; the firmware does not need it as a string. */
 typedef struct {
-    const char *name;
     const char *sha256;    /* of the .tflite file the code was generated from */
     uint8_t *arena;
     uint32_t arena_size;

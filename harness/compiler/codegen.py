@@ -153,7 +153,6 @@ class _Emitter:
         self.lines += [
             "",
             f"const hil_model {self.name}_model = {{",
-            f'    .name = "{self.name}",',
             f"    .sha256 = {self.name.upper()}_SHA256,",
             f"    .arena = {self.name}_arena,",
             f"    .arena_size = {self.name.upper()}_ARENA_SIZE,",
