@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
 from harness.compiler.ops.conv import folded_bias, pack_filter, packed_kernel_fits
+from harness.errors import HilError
 
 from engine_check import assert_bit_exact, random_inputs
 from tflite_builder import ModelBuilder, options
@@ -197,3 +198,15 @@ def test_packed_kernels_refuse_accumulators_beyond_their_bound():
     assert not packed_kernel_fits(filters, np.array([0, 0]), [-5, 10])  # 2^10 * 2,072,640 >= 2^30
     assert not packed_kernel_fits(filters, None, [-31, 30])  # the left shift of 30 overflows
     assert not packed_kernel_fits(filters, None, [-32, 0])  # outside hil_requant's shifts
+
+
+
+def test_packed_kernels_take_strides_up_to_16_bits_and_refuse_a_layer_beyond():
+    """hil_conv_packed_params holds strides in uint16: 65535 is kept exactly, 65536 is refused."""
+    rng = np.random.default_rng(6)
+    call = lowered(conv_model(rng, in_shape=(1, 3, 3, 1), kernel=(1, 1), stride=(65535, 1), filters=2))
+    assert (call.function, call.params["stride_h"]) == ("hil_conv_im2col_s8", 65535)
+    message = (r"^operator 0 \(CONV_2D\): stride_h 65536 does not fit the packed convolution kernels' 16-bit "
+               r"field \(0 to 65535\); this layer is beyond them$")
+    with pytest.raises(HilError, match=message):
+        lowered(conv_model(rng, in_shape=(1, 3, 3, 1), kernel=(1, 1), stride=(65536, 1), filters=2))

@@ -189,3 +189,10 @@ def test_rejects_channels_that_do_not_fit():
     b.op("DEPTHWISE_CONV_2D", [x, w], [y], options("DepthwiseConv2DOptions", padding=SAME, strideH=1, strideW=1))
     with pytest.raises(HilError, match="do not fit"):
         lowered_functions(b.build([x], [y]))
+
+
+
+def test_3x3_kernel_refuses_a_stride_beyond_its_16_bit_field():
+    model = depthwise_model(np.random.default_rng(1), in_shape=(1, 4, 4, 1), stride=(1, 65536))
+    with pytest.raises(HilError, match=r"^operator 0 \(DEPTHWISE_CONV_2D\): stride_w 65536 does not fit"):
+        lowered_functions(model)

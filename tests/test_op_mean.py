@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from harness.compiler.compile import compile_graph
 from harness.compiler.graph import parse_model
-from harness.compiler.ops.mean import lower_mean
+from harness.compiler.ops.mean import RUNS, loop_nest, lower_mean
 from harness.errors import HilError
 
 from engine_check import assert_bit_exact
@@ -77,6 +77,26 @@ def mean_cases(draw):
 def test_mean_matches_reference(case):
     model, inputs = case
     assert_bit_exact(model, inputs)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (2, 1, 4, 5), (1, 3, 1, 5), (3, 5), (7,)])
+def test_every_axis_set_of_rank_4_or_less_is_two_runs_of_each_kind(shape):
+    """hil_mean.h's two loops per nest: kept and reduced runs alternate once merged."""
+    rank = len(shape)
+    for mask in range(2**rank):
+        reduced = [a for a in range(rank) if mask >> a & 1]
+        kept = [a for a in range(rank) if a not in reduced]
+        for axes in (kept, reduced):
+            sizes, strides = loop_nest(shape, axes)
+            assert len(sizes) == len(strides) == RUNS
+            offsets = [0]  # the positions the nest visits, in order, against those of the axes themselves
+            for size, stride in zip(sizes, strides):
+                offsets = [o + i * stride for o in offsets for i in range(size)]
+            expected = [0]
+            for axis in axes:
+                step = int(np.prod(shape[axis + 1:]))
+                expected = [o + i * step for o in expected for i in range(shape[axis])]
+            assert offsets == expected
 
 
 @pytest.mark.parametrize("keep_dims", [False, True])

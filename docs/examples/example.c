@@ -130,10 +130,10 @@ static const hil_conv_packed_params example_op02_conv_2d_params = {
 
 /* Layer 3: MEAN -> 'mean' */
 static const hil_mean_params example_op03_mean_params = {
-    .kept_dims = {1, 1, 1, 8},
-    .kept_strides = {0, 0, 0, 1},
-    .reduced_dims = {1, 1, 1, 12},
-    .reduced_strides = {0, 0, 0, 8},
+    .kept_dims = {1, 8},
+    .kept_strides = {0, 1},
+    .reduced_dims = {1, 12},
+    .reduced_strides = {0, 8},
     .sum_offset = 1536,
     .multiplier = 715827882,
     .shift = -1,
@@ -232,17 +232,16 @@ static hil_status example_invoke(const hil_observer *observer, uint32_t *failed_
 }
 
 static const hil_layer_info example_layers[7] = {
-    {"op00_conv_2d", "CONV_2D", 0u, 48u, 432u, 2u},
-    {"op01_depthwise_conv_2d", "DEPTHWISE_CONV_2D", 320u, 48u, 432u, 0u},
-    {"op02_conv_2d", "CONV_2D", 272u, 96u, 384u, 0u},
-    {"op03_mean", "MEAN", 0u, 8u, 96u, 0u},
-    {"op04_fully_connected", "FULLY_CONNECTED", 16u, 3u, 24u, 0u},
-    {"op05_softmax", "SOFTMAX", 32u, 3u, 3u, 0u},
-    {"op06_dequantize", "DEQUANTIZE", 0u, 12u, 0u, 0u},
+    {"op00_conv_2d", 0u, 48u, 2u},
+    {"op01_depthwise_conv_2d", 320u, 48u, 0u},
+    {"op02_conv_2d", 272u, 96u, 0u},
+    {"op03_mean", 0u, 8u, 0u},
+    {"op04_fully_connected", 16u, 3u, 0u},
+    {"op05_softmax", 32u, 3u, 0u},
+    {"op06_dequantize", 0u, 12u, 0u},
 };
 
 const hil_model example_model = {
-    .name = "example",
     .sha256 = EXAMPLE_SHA256,
     .arena = example_arena,
     .arena_size = EXAMPLE_ARENA_SIZE,

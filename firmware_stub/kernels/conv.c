@@ -91,8 +91,7 @@ static hil_status check_packed(const hil_conv_packed_params *p, const int8_t *in
     }
     if (((uintptr_t)scratch & 3u) != 0 || ((uintptr_t)p->packed_filter & 3u) != 0 ||
         p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 ||
-        p->act_min > p->act_max || p->input_zero_point < INT8_MIN || p->input_zero_point > INT8_MAX ||
-        p->chunk_pixels < 2 || (p->chunk_pixels & 1) != 0) {
+        p->act_min > p->act_max || p->chunk_pixels < 2 || (p->chunk_pixels & 1) != 0) {
         return HIL_ERROR_ARGUMENT;
     }
     if (p->filter.c != p->input.c || p->filter.n != p->output.c || p->input.n != p->output.n ||

@@ -80,7 +80,7 @@ static hil_status check_depthwise_3x3(const hil_conv_packed_params *p, const int
         return HIL_ERROR_ARGUMENT;
     }
     if (((uintptr_t)scratch & 3u) != 0 || p->stride_h < 1 || p->stride_w < 1 || p->act_min > p->act_max ||
-        p->pad_h < 0 || p->pad_w < 0 || p->input_zero_point < INT8_MIN || p->input_zero_point > INT8_MAX) {
+        p->pad_h < 0 || p->pad_w < 0) {
         return HIL_ERROR_ARGUMENT;
     }
     if (p->filter.n != 1 || p->filter.c != p->output.c || p->input.n != p->output.n || p->input.c < 1) {

@@ -61,17 +61,24 @@ typedef struct {
     const int8_t *shift;         /* one per output channel; > 0 shifts left (int8: a quarter of the flash) */
 } hil_conv_params;
 
-/* The compiler-prepared form (see above); shapes are the model's (the filter's OHWI shape). */
+/*
+ * The compiler-prepared form (see above); shapes are the model's (the filter's OHWI shape). One per
+ * layer in flash, so the geometry is as narrow as its values: the compiler refuses a layer whose
+ * strides or dilations do not fit uint16, or padding int16 (harness/compiler/ops/conv.py); zero
+ * points and the clamp are int8 by definition. (Unsigned: Thumb-2 loads them in 2 bytes.) The
+ * shapes stay int32: in 16 bits the 3x3 depthwise kernel's loops reload them (a uint16 field may
+ * alias its int16 copy of the window), +50 K instructions on the shared model for 24 bytes a layer.
+ */
 typedef struct {
     hil_shape4 input;
     hil_shape4 filter;
     hil_shape4 output;
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
-    int32_t pad_h, pad_w;        /* top and left padding; bottom/right follow from the shapes */
-    int32_t input_zero_point;    /* what a tap in the padding reads */
-    int32_t output_offset;       /* the output zero point */
-    int32_t act_min, act_max;
+    uint16_t stride_h, stride_w;
+    uint16_t dilation_h, dilation_w;
+    int16_t pad_h, pad_w;        /* top and left padding; bottom/right follow from the shapes */
+    int8_t input_zero_point;     /* what a tap in the padding reads */
+    int8_t output_offset;        /* the output zero point */
+    int8_t act_min, act_max;
     const int8_t *packed_filter; /* output.c * K4 bytes, see above */
     const int32_t *folded_bias;  /* one per output channel (required) */
     const int32_t *multiplier;   /* one Q31 multiplier per output channel, in [0, 2^31) */

@@ -31,12 +31,11 @@ typedef struct {
     int32_t zero_point;
 } hil_tensor_info;
 
+/* What the device needs of a layer; its operator and MACs stay with the harness (the compile). */
 typedef struct {
-    const char *name;      /* e.g. "op03_conv_2d" */
-    const char *op;        /* TFLite operator name, e.g. "CONV_2D" */
+    const char *name;      /* e.g. "op03_conv_2d", for error messages */
     uint32_t output_offset; /* where a layer run whole leaves its output (a streamed one has no such place) */
     uint32_t output_bytes;
-    uint32_t macs;         /* multiply-accumulates, 0 for data movement */
     uint32_t stream_layers; /* on the first layer of a stream (hil_stream.h): the layers it runs; else 0 */
 } hil_layer_info;
 
@@ -54,8 +53,8 @@ typedef struct {
 typedef hil_status (*hil_layer_runner)(uint32_t layer, uint8_t *arena, const hil_observer *observer,
                                        uint32_t *failed_layer);
 
+/* The model's name is the prefix of its symbols; the firmware does not need it as a string. */
 typedef struct {
-    const char *name;
     const char *sha256;    /* of the .tflite file the code was generated from */
     uint8_t *arena;
     uint32_t arena_size;

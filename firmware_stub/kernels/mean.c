@@ -4,20 +4,15 @@
 
 #include "hil_fixedpoint.h"
 
-/* Sum of the int8 values at base + the offsets spanned by the reduced axes. */
+/* Sum of the int8 values at base + the offsets spanned by the reduced runs. */
 static int32_t sum_reduced(const hil_mean_params *p, const int8_t *base)
 {
     const int32_t *dims = p->reduced_dims, *strides = p->reduced_strides;
     int32_t sum = 0;
     for (int32_t i0 = 0; i0 < dims[0]; ++i0) {
+        const int8_t *line = base + (ptrdiff_t)i0 * strides[0];
         for (int32_t i1 = 0; i1 < dims[1]; ++i1) {
-            for (int32_t i2 = 0; i2 < dims[2]; ++i2) {
-                const int8_t *line = base + (ptrdiff_t)i0 * strides[0] + (ptrdiff_t)i1 * strides[1] +
-                                     (ptrdiff_t)i2 * strides[2];
-                for (int32_t i3 = 0; i3 < dims[3]; ++i3) {
-                    sum += line[(ptrdiff_t)i3 * strides[3]];
-                }
-            }
+            sum += line[(ptrdiff_t)i1 * strides[1]];
         }
     }
     return sum;
@@ -29,12 +24,7 @@ static int8_t mean_of_sum(const hil_mean_params *p, int32_t sum)
     return (int8_t)hil_clamp(scaled + p->output_offset, INT8_MIN, INT8_MAX);
 }
 
-static int8_t mean_of(const hil_mean_params *p, const int8_t *base)
-{
-    return mean_of_sum(p, sum_reduced(p, base));
-}
-
-/* sums[j] += line[j + i * stride] for j < 4, i < count: four columns down one axis. */
+/* sums[j] += line[j + i * stride] for j < 4, i < count: four columns down one run. */
 static HIL_NOINLINE void add_columns(const int8_t *line, int32_t count, int32_t stride, int32_t sums[4])
 {
     int32_t sum0 = sums[0], sum1 = sums[1], sum2 = sums[2], sum3 = sums[3];
@@ -51,38 +41,9 @@ static HIL_NOINLINE void add_columns(const int8_t *line, int32_t count, int32_t 
     sums[3] = sum3;
 }
 
-/*
- * `count` consecutive outputs whose inputs are consecutive bytes (a kept axis of stride 1, such as
- * the channels of a global average pool): the reduced nest is walked once per 4 outputs, with
- * their 4 sums in registers, instead of once per output.
- */
-static void mean_of_run(const hil_mean_params *p, const int8_t *base, int32_t count, int8_t *out)
+static int check_runs(const int32_t *dims, const int32_t *strides)
 {
-    const int32_t *dims = p->reduced_dims, *strides = p->reduced_strides;
-    int32_t first = 0;
-    for (; first + 4 <= count; first += 4) {
-        int32_t sums[4] = {0, 0, 0, 0};
-        for (int32_t i0 = 0; i0 < dims[0]; ++i0) {
-            for (int32_t i1 = 0; i1 < dims[1]; ++i1) {
-                for (int32_t i2 = 0; i2 < dims[2]; ++i2) {
-                    const int8_t *line = base + first + (ptrdiff_t)i0 * strides[0] + (ptrdiff_t)i1 * strides[1] +
-                                         (ptrdiff_t)i2 * strides[2];
-                    add_columns(line, dims[3], strides[3], sums);
-                }
-            }
-        }
-        for (int32_t j = 0; j < 4; ++j) {
-            out[first + j] = mean_of_sum(p, sums[j]);
-        }
-    }
-    for (; first < count; ++first) {
-        out[first] = mean_of(p, base + first);
-    }
-}
-
-static int check_axes(const int32_t *dims, const int32_t *strides)
-{
-    for (int32_t i = 0; i < HIL_MEAN_MAX_RANK; ++i) {
+    for (int32_t i = 0; i < HIL_MEAN_RUNS; ++i) {
         if (dims[i] < 1 || strides[i] < 0) {
             return 0;
         }
@@ -95,44 +56,30 @@ hil_status hil_mean_s8(const hil_mean_params *p, const int8_t *input, int8_t *ou
     if (p == NULL || input == NULL || output == NULL || p->shift > 30 || p->shift < -31) {
         return HIL_ERROR_ARGUMENT;
     }
-    if (!check_axes(p->kept_dims, p->kept_strides) || !check_axes(p->reduced_dims, p->reduced_strides)) {
+    if (!check_runs(p->kept_dims, p->kept_strides) || !check_runs(p->reduced_dims, p->reduced_strides)) {
         return HIL_ERROR_SHAPE;
     }
-    /*
-     * The kept nest with its innermost axis of more than one position moved last: the axes after
-     * it have one position, so the outputs are written in the same order.
-     */
-    int32_t dims[HIL_MEAN_MAX_RANK], strides[HIL_MEAN_MAX_RANK];
-    int32_t last = HIL_MEAN_MAX_RANK - 1;
-    while (last > 0 && p->kept_dims[last] == 1) {
-        --last;
-    }
-    for (int32_t i = 0, to = 0; i < HIL_MEAN_MAX_RANK; ++i) {
-        if (i != last) {
-            dims[to] = p->kept_dims[i];
-            strides[to] = p->kept_strides[i];
-            ++to;
-        }
-    }
-    dims[3] = p->kept_dims[last];
-    strides[3] = p->kept_strides[last];
-    const int run = strides[3] == 1;
-
+    const int32_t *dims = p->kept_dims, *strides = p->kept_strides;
+    const int32_t *reduced_dims = p->reduced_dims, *reduced_strides = p->reduced_strides;
     int8_t *out = output;
     for (int32_t k0 = 0; k0 < dims[0]; ++k0) {
-        for (int32_t k1 = 0; k1 < dims[1]; ++k1) {
-            for (int32_t k2 = 0; k2 < dims[2]; ++k2) {
-                const int8_t *line = input + (ptrdiff_t)k0 * strides[0] + (ptrdiff_t)k1 * strides[1] +
-                                     (ptrdiff_t)k2 * strides[2];
-                if (run) {
-                    mean_of_run(p, line, dims[3], out);
-                    out += dims[3];
-                    continue;
-                }
-                for (int32_t k3 = 0; k3 < dims[3]; ++k3) {
-                    *out++ = mean_of(p, line + (ptrdiff_t)k3 * strides[3]);
-                }
+        const int8_t *line = input + (ptrdiff_t)k0 * strides[0];
+        int32_t k1 = 0;
+        /*
+         * Outputs whose inputs are consecutive bytes (an inner kept run of stride 1): the reduced
+         * runs are walked once per 4 outputs, with their 4 sums in registers.
+         */
+        for (; strides[1] == 1 && k1 + 4 <= dims[1]; k1 += 4) {
+            int32_t sums[4] = {0, 0, 0, 0};
+            for (int32_t i0 = 0; i0 < reduced_dims[0]; ++i0) {
+                add_columns(line + k1 + (ptrdiff_t)i0 * reduced_strides[0], reduced_dims[1], reduced_strides[1], sums);
             }
+            for (int32_t j = 0; j < 4; ++j) {
+                *out++ = mean_of_sum(p, sums[j]);
+            }
+        }
+        for (; k1 < dims[1]; ++k1) {
+            *out++ = mean_of_sum(p, sum_reduced(p, line + (ptrdiff_t)k1 * strides[1]));
         }
     }
     return HIL_OK;

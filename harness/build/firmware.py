@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from harness.build.sources import FIRMWARE_CFLAGS, kernel_sources
+from harness.build.sources import FIRMWARE_CFLAGS, kernel_cflags, kernel_sources
 from harness.cache import cached_entry
 from harness.compiler import CompiledModel
 from harness.compiler.codegen import c_string
@@ -133,6 +133,7 @@ def _build_key(model: CompiledModel, target: Target, identity: str, inputs: list
         digest.update(repr(part).encode())
     for path in inputs:
         digest.update(str(path.relative_to(FIRMWARE_DIR)).encode() + b"\0" + path.read_bytes())
+        digest.update(repr(kernel_cflags(path)).encode())
     return digest.hexdigest()[:20]
 
 
@@ -173,7 +174,8 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
         (staging / OBJECTS_DIR).mkdir()
         units = [*sources, staging / f"{model.name}.c"]
         objects = [f"{OBJECTS_DIR}/{object_name(source)}" for source in units]
-        compiles = [[compiler, *compile_flags, "-c", str(source), "-o", obj] for source, obj in zip(units, objects)]
+        compiles = [[compiler, *compile_flags, *kernel_cflags(source), "-c", str(source), "-o", obj]
+                    for source, obj in zip(units, objects)]
         link = [compiler, *build_flags(target), *objects, "-o", IMAGE_NAME, f"-Wl,-Map={MAP_NAME}"]
         if linker_scripts:  # -L: where the board's script finds the shared ones it INCLUDEs
             link += [f"-T{linker_scripts[0]}", *(f"-L{folder}" for folder in folders[1:]), "-Wl,--gc-sections"]

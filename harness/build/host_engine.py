@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.build.firmware import compiler_version
-from harness.build.sources import HOST_ENGINE_CFLAGS, kernel_headers, kernel_sources
+from harness.build.sources import HOST_ENGINE_CFLAGS, kernel_cflags, kernel_headers, kernel_sources
 from harness.cache import cached_entry
 from harness.compiler import CompiledModel
 from harness.compiler.graph import Tensor
@@ -55,14 +55,15 @@ def kernel_library(compiler: str | None = None) -> Path:
     compiler = compiler or host_compiler()
     sources = kernel_sources()
     headers = kernel_headers()
-    contents = (p.name.encode() + p.read_bytes() for p in sources + headers)
+    contents = (p.name.encode() + repr(kernel_cflags(p)).encode() + p.read_bytes() for p in sources + headers)
     key = _digest(compiler_version(compiler), *HOST_ENGINE_CFLAGS, *contents)
 
     def build(staging: Path) -> None:
         objects = []
         for source in sources:
             obj = staging / (source.stem + ".o")
-            command = [compiler, *HOST_ENGINE_CFLAGS, "-I", str(KERNELS_DIR), "-c", str(source), "-o", str(obj)]
+            command = [compiler, *HOST_ENGINE_CFLAGS, *kernel_cflags(source), "-I", str(KERNELS_DIR),
+                       "-c", str(source), "-o", str(obj)]
             _run_compiler(command, source.name)
             objects.append(str(obj))
         _run_compiler(["ar", "rcs", str(staging / "libhilkernels.a"), *objects], "the kernel library")

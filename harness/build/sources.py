@@ -22,10 +22,19 @@ FIRMWARE_CFLAGS = (*ENGINE_CFLAGS, "-ffunction-sections", "-fdata-sections")
 # the DSP extension (and the host target's firmware) run, are built with PORTABLE_KERNEL_CFLAGS.
 HOST_ENGINE_CFLAGS = (*ENGINE_CFLAGS, "-DHIL_DSP_EMULATE=1")
 PORTABLE_KERNEL_CFLAGS = ENGINE_CFLAGS
+# Kernels of operators that are a sliver of a model's instructions (MEAN, SOFTMAX, FULLY_CONNECTED,
+# QUANTIZE/DEQUANTIZE, data movement: under 1 % of the shared model's) are built for size: their
+# bytes are flash on every device, their speed hardly shows. The convolutions stay at -O2.
+SIZE_OPTIMISED_KERNELS = frozenset({"data.c", "fully_connected.c", "mean.c", "quantize.c", "softmax.c"})
 
 
 def kernel_sources() -> list[Path]:
     return sorted(KERNELS_DIR.glob("*.c"))
+
+
+def kernel_cflags(source: Path) -> tuple[str, ...]:
+    """What one source adds to the engine's flags in every build (the last -O wins)."""
+    return ("-Os",) if source.parent == KERNELS_DIR and source.name in SIZE_OPTIMISED_KERNELS else ()
 
 
 def kernel_headers() -> list[Path]:

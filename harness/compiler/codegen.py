@@ -202,14 +202,13 @@ class _Emitter:
             offset = 0 if stream is not None and layer != stream.last_layer else self.plan.offset_of_tensor(out.index)
             stream_layers = len(stream.calls) if stream is not None and layer == stream.first_layer else 0
             self.lines.append(
-                f'    {{"{layer_name(call)}", "{call.op.kind}", {offset}u, {out.nbytes}u, {call.macs}u, {stream_layers}u}},'
+                f'    {{"{layer_name(call)}", {offset}u, {out.nbytes}u, {stream_layers}u}},'
             )
         self.lines.append("};")
         inp, out = self.graph.tensor(self.graph.inputs[0]), self.graph.tensor(self.graph.outputs[0])
         self.lines += [
             "",
             f"const hil_model {self.name}_model = {{",
-            f'    .name = "{self.name}",',
             f"    .sha256 = {self.name.upper()}_SHA256,",
             f"    .arena = {self.name}_arena,",
             f"    .arena_size = {self.name.upper()}_ARENA_SIZE,",

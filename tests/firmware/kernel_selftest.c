@@ -184,12 +184,12 @@ typedef hil_status (*packed_kernel)(const hil_conv_packed_params *p, const int8_
 
 /* TFLite's output size and leading padding for SAME (same = 1) or VALID; 0 when VALID does not fit. */
 static int32_t geometry(int same, int32_t image, int32_t filter_size, int32_t stride, int32_t dilation,
-                        int32_t *pad)
+                        int16_t *pad)
 {
     const int32_t effective = (filter_size - 1) * dilation + 1;
     const int32_t outputs = same ? (image + stride - 1) / stride : (image - effective + stride) / stride;
     const int32_t total = (outputs - 1) * stride + effective - image;
-    *pad = total > 0 ? total / 2 : 0;
+    *pad = (int16_t)(total > 0 ? total / 2 : 0);
     return outputs;
 }
 

@@ -112,6 +112,9 @@ def requantization(op: Operator, inp: Tensor, filt: Tensor, bias: Tensor | None,
 MAX_PARTIAL_SUM = 2**31 - 1  # int32: the packed kernels' running sums
 MAX_REQUANTIZED = 2**30 - 1  # hil_requant's bound on the (left-shifted) accumulator
 PACKED_SHIFTS = range(-31, 31)
+# hil_conv_packed_params: strides and dilations are uint16, the padding int16, the shapes int32
+PACKED_STEPS = range(0, 2**16)
+PACKED_PADDING = range(-2**15, 2**15)
 
 
 def round_up_4(value: int) -> int:
@@ -181,12 +184,27 @@ def packed_kernel_fits(filters: np.ndarray, bias: np.ndarray | None, shifts: lis
     return bool(np.all(partial <= MAX_PARTIAL_SUM) and np.all(accumulator <= MAX_REQUANTIZED))
 
 
-def packed_params(inp: Tensor, filters: np.ndarray, packed: np.ndarray, quantization: dict) -> dict:
-    """The fields of hil_conv_packed_params besides the shapes: the packed filter as given, the
-    bias folded from the (channels, taps) filters, the requantization."""
+def packed_geometry(op: Operator, shapes: dict) -> dict:
+    """The shapes and geometry as hil_conv_packed_params holds them, the geometry in 16 bits; a layer
+    whose values do not fit is refused, never truncated in C."""
+    for field, value in shapes.items():
+        if isinstance(value, Shape4):
+            continue
+        allowed = PACKED_PADDING if field.startswith("pad_") else PACKED_STEPS
+        if value not in allowed:
+            raise op_error(op, f"{field} {value} does not fit the packed convolution kernels' 16-bit field "
+                               f"({allowed.start} to {allowed.stop - 1}); this layer is beyond them")
+    return shapes
+
+
+def packed_params(op: Operator, shapes: dict, inp: Tensor, filters: np.ndarray, packed: np.ndarray,
+                  quantization: dict) -> dict:
+    """hil_conv_packed_params: the shapes and geometry (checked to fit), the packed filter as given,
+    the bias folded from the (channels, taps) filters, the requantization."""
     bias = quantization["bias"]
     folded = folded_bias(filters, None if bias is None else bias.values, quantization["input_offset"])
     return {
+        **packed_geometry(op, shapes),
         "input_zero_point": zero_point_of(inp),
         "output_offset": quantization["output_offset"],
         "act_min": quantization["act_min"],
@@ -231,7 +249,7 @@ def lower_conv(op: Operator, graph: Graph) -> KernelCall:
             op,
             "hil_conv_1x1_s8" if is_pointwise else "hil_conv_im2col_s8",
             "hil_conv_packed_params",
-            {**shapes, **packed_params(inp, filters, pack_filter(filters), quantization)},
+            packed_params(op, shapes, inp, filters, pack_filter(filters), quantization),
             inputs=[inp.index],
             outputs=[out.index],
             macs=macs,

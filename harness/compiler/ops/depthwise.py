@@ -85,7 +85,7 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
     if is_3x3_kernel(f_shape, depth_multiplier, geometry) and packed_kernel_fits(
         filters, bias_values, list(quantization["shift"].values)
     ):
-        params = {**shapes, **packed_params(inp, filters, filters.reshape(-1), quantization), "chunk_pixels": 0}
+        params = {**packed_params(op, shapes, inp, filters, filters.reshape(-1), quantization), "chunk_pixels": 0}
         call = KernelCall(
             op,
             "hil_depthwise_conv_3x3_s8",

@@ -25,6 +25,7 @@ from harness.compiler.lowering import (
 from harness.compiler.quant import quantize_multiplier
 
 MAX_RANK = 4
+RUNS = 2  # hil_mean.h: kept and reduced runs alternate, so rank 4 has at most 2 of each
 MAX_COUNT = 2**23  # 255 * count must fit int32: the centred sums cannot overflow
 MAX_SCALE_RATIO = 2.0**29  # keeps the multiplier's left shift within 30 even after rounding
 
@@ -56,7 +57,7 @@ def check_output_shape(op: Operator, inp: Tensor, out: Tensor, axes: list[int], 
 
 
 def loop_nest(shape: tuple[int, ...], axes: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(sizes, strides in elements) of the given input axes in input order, as a nest of at most 4
+    """(sizes, strides in elements) of the given input axes in input order, as a nest of RUNS
     loops padded at the front with (1, 0): axes of size 1 dropped and neighbours that walk memory
     as one run merged (the kernel's innermost loop then is the longest run there is). Neither
     changes the order the positions are visited in."""
@@ -70,7 +71,7 @@ def loop_nest(shape: tuple[int, ...], axes: list[int]) -> tuple[tuple[int, ...],
             nest[-1] = (nest[-1][0] * size, stride)
         else:
             nest.append((size, stride))
-    pad = MAX_RANK - len(nest)
+    pad = RUNS - len(nest)
     return tuple([1] * pad + [size for size, _ in nest]), tuple([0] * pad + [stride for _, stride in nest])
 
 
