@@ -216,7 +216,11 @@ def test_a_bigger_kernel_moves_only_the_engine_line(target, model, isolated_cach
     assert moved == {("flash", "engine_code"): 64}
     assert after.elf_flash - before.elf_flash == 64 and after.elf_ram == before.elf_ram
     assert after.code_flash - before.code_flash == 64
-    assert after.objects["objects/kernels__conv.o"][0] - before.objects["objects/kernels__conv.o"][0] == 64
+    # The object grows by its 64 bytes, give or take the alignment fill the map gives the object a
+    # section ends before: the top-level asm may create the section first, which reorders the
+    # object's sections and so moves a few fill bytes between neighbours (the totals above are exact).
+    grown = after.objects["objects/kernels__conv.o"][0] - before.objects["objects/kernels__conv.o"][0]
+    assert abs(grown - 64) < 16
 
 
 def test_the_map_parser_reads_wrapped_names_fill_and_relaxing(tmp_path):
