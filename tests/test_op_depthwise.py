@@ -151,8 +151,9 @@ def test_lowering_picks_the_3x3_kernel_only_when_it_applies(spec, function):
 
 def test_3x3_kernel_gets_a_row_of_accumulators_and_a_padded_channel_of_scratch():
     (call,) = compile_graph(parse_model(depthwise_model(np.random.default_rng(0), in_shape=(1, 6, 7, 5))), "d").calls
-    # SAME 3x3 stride 1 on 6x7: 7 int32 accumulators, then the 8x9 padded window as int16
-    assert call.scratch_bytes == 7 * 4 + 8 * 9 * 2
+    # SAME 3x3 stride 1 on 6x7: 7 int32 accumulators, then the 8x9 padded window as int16, its
+    # rows 10 wide (stride 1 reads them as word pairs from an even pitch)
+    assert call.scratch_bytes == 7 * 4 + 8 * 10 * 2
 
 
 def non_constant_filter_model() -> bytes:

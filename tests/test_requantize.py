@@ -24,6 +24,7 @@ PROGRAM = r"""
 #include "hil_fixedpoint.h"
 
 /* 'i': per line "a b c" (uint32) -> sxtb16(a) sxtb16_ror8(a) smlad(a,b,c) smlabb(a,b,c) smmulr(a,b) ssat8(a)
+ *      smlabt(a,b,c) smlatb(a,b,c)
  * 'r': per line "x multiplier shift offset" -> bounded, reference, ssat8(twice >> 1) (shift < 0) or 0 */
 int main(int argc, char **argv)
 {
@@ -33,12 +34,14 @@ int main(int argc, char **argv)
     if (argv[1][0] == 'i') {
         unsigned long a, b, c;
         while (scanf("%lu %lu %lu", &a, &b, &c) == 3) {
-            printf("%lu %lu %ld %ld %ld %ld\n", (unsigned long)hil_c_sxtb16((uint32_t)a),
+            printf("%lu %lu %ld %ld %ld %ld %ld %ld\n", (unsigned long)hil_c_sxtb16((uint32_t)a),
                    (unsigned long)hil_c_sxtb16_ror8((uint32_t)a),
                    (long)hil_c_smlad((uint32_t)a, (uint32_t)b, (int32_t)(uint32_t)c),
                    (long)hil_c_smlabb((uint32_t)a, (uint32_t)b, (int32_t)(uint32_t)c),
                    (long)hil_c_smmulr((int32_t)(uint32_t)a, (int32_t)(uint32_t)b),
-                   (long)hil_c_ssat8((int32_t)(uint32_t)a));
+                   (long)hil_c_ssat8((int32_t)(uint32_t)a),
+                   (long)hil_c_smlabt((uint32_t)a, (uint32_t)b, (int32_t)(uint32_t)c),
+                   (long)hil_c_smlatb((uint32_t)a, (uint32_t)b, (int32_t)(uint32_t)c));
         }
         return 0;
     }
@@ -115,6 +118,8 @@ def test_instruction_definitions_follow_the_architecture(program: Path) -> None:
     product = as_signed(a, 32).astype(object) * as_signed(b, 32).astype(object)
     assert got[:, 4].tolist() == [(p + 2**31) >> 32 for p in product]  # SMMULR
     assert np.array_equal(got[:, 5], np.clip(as_signed(a, 32), -128, 127))  # SSAT #8
+    assert np.array_equal(got[:, 6], as_signed(c + half(a, 0) * half(b, 1), 32))  # SMLABT
+    assert np.array_equal(got[:, 7], as_signed(c + half(a, 1) * half(b, 0), 32))  # SMLATB
 
 
 def tflite_multiply_by_quantized_multiplier(x: np.ndarray, multiplier: np.ndarray, shift: np.ndarray) -> np.ndarray:

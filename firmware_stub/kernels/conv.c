@@ -124,27 +124,12 @@ static int uniform_right_shifts(const hil_conv_packed_params *p)
     return 1;
 }
 
-/*
- * One output from its accumulator (the compiler bounded it for hil_requant_high). `uniform` (a
- * constant where it is called; see uniform_right_shifts): SMMULR, SUB, ASR, ADD and SSAT #8 with
- * ASR #1 (hil_fixedpoint.h), no branch.
- */
+/* One output from its accumulator (the compiler bounded it for hil_requant_high). */
 static inline int8_t requantize_one(int32_t x, int32_t multiplier, int32_t shift, int32_t output_offset,
                                     int32_t act_min, int32_t act_max, int uniform)
 {
-    const int32_t twice_offset_plus_1 = 2 * output_offset + 1;
-    if (uniform) {
-        const int32_t twice = hil_requant_twice(hil_requant_high(x, multiplier, 1), -shift, twice_offset_plus_1);
-        return (int8_t)hil_ssat8(twice >> 1);
-    }
-    int32_t value;
-    if (shift < 0) {
-        /* Twice the output, plus 0 or 1 (see hil_fixedpoint.h), halved. */
-        value = hil_requant_twice(hil_requant_high(x, multiplier, 1), -shift, twice_offset_plus_1) >> 1;
-    } else {
-        value = hil_requant_high(x, multiplier, shift + 1) + output_offset;
-    }
-    return (int8_t)hil_clamp(value, act_min, act_max);
+    return hil_requantize_doubled((int32_t)((uint32_t)x << 1), multiplier, shift, output_offset, act_min, act_max,
+                                  uniform);
 }
 
 /*

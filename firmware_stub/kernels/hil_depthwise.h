@@ -33,11 +33,16 @@ hil_status hil_depthwise_conv_s8(const hil_conv_params *p, const int8_t *input, 
  * Method: one channel at a time, the rows and columns the outputs read (the image and its
  * padding) are copied to `scratch` as int16, the padding as the input zero point (so a padding
  * tap adds filter * zero_point, which the fold cancels: the reference skips it). Every output is
- * then nine taps without a bounds check: per filter row one SMLAD (taps 0 and 1: an unaligned
- * word of the copy) and one SMLABB (tap 2) on the DSP path, scalar MACs on the portable path;
- * the filter and the requantization constants stay in registers for the whole channel.
- * Scratch: 4 * output.w bytes (one row of accumulators), then the copy:
- * ((output.h - 1) * stride_h + 3) * ((output.w - 1) * stride_w + 3) * 2 bytes; 4-byte aligned.
+ * then nine taps without a bounds check, with every tap doubled and the sum started from twice
+ * the folded bias: twice the accumulator, the doubled value the requantization starts from
+ * (hil_fixedpoint.h), so it needs no shift; a partial sum may wrap, the total (below 2^31) does
+ * not. On the DSP path two outputs per pass: per filter row, one LDRD (stride 1) or three LDR
+ * (stride 2) of int16 pairs, two SMLAD and two SMLABT/SMLATB for the two outputs' three taps;
+ * the filter stays in registers for the whole row. Scalar MACs on the portable path.
+ * Scratch: 4 * output.w bytes (one row of accumulators), then the copy: H rows of P int16, with
+ * H = (output.h - 1) * stride_h + 3, W = (output.w - 1) * stride_w + 3 and the pitch P = W
+ * rounded up to even for stride_w 1 (the rows' word pairs are read with LDRD), else W; 4-byte
+ * aligned: 4 * output.w + 2 * H * P bytes.
  * In place: output may equal input (any stride): input and output have the same channels, so a
  * channel's outputs land only on that channel's input bytes, which are in the copy by then.
  */

@@ -80,6 +80,18 @@ static inline int32_t hil_c_smlabb(uint32_t a, uint32_t b, int32_t acc)
     return (int32_t)((uint32_t)acc + (uint32_t)low);
 }
 
+/* SMLABT: acc + lane0(a) * lane1(b), halfword lanes signed. */
+static inline int32_t hil_c_smlabt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return hil_c_smlabb(a, b >> 16, acc);
+}
+
+/* SMLATB: acc + lane1(a) * lane0(b), halfword lanes signed. */
+static inline int32_t hil_c_smlatb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return hil_c_smlabb(a >> 16, b, acc);
+}
+
 /* SMMULR: the high word of a * b, rounded: floor((a * b + 2^31) / 2^32). */
 static inline int32_t hil_c_smmulr(int32_t a, int32_t b)
 {
@@ -123,6 +135,16 @@ static inline int32_t hil_smlabb(uint32_t a, uint32_t b, int32_t acc)
     return __smlabb((int32_t)a, (int32_t)b, acc);
 }
 
+static inline int32_t hil_smlabt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return __smlabt((int32_t)a, (int32_t)b, acc);
+}
+
+static inline int32_t hil_smlatb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return __smlatb((int32_t)a, (int32_t)b, acc);
+}
+
 static inline int32_t hil_smmulr(int32_t a, int32_t b)
 {
     int32_t result;
@@ -160,6 +182,16 @@ static inline int32_t hil_smlad(uint32_t a, uint32_t b, int32_t acc)
 static inline int32_t hil_smlabb(uint32_t a, uint32_t b, int32_t acc)
 {
     return hil_c_smlabb(a, b, acc);
+}
+
+static inline int32_t hil_smlabt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return hil_c_smlabt(a, b, acc);
+}
+
+static inline int32_t hil_smlatb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return hil_c_smlatb(a, b, acc);
 }
 
 static inline int32_t hil_smmulr(int32_t a, int32_t b)

@@ -86,4 +86,29 @@ static inline int32_t hil_clamp(int32_t value, int32_t lo, int32_t hi)
     return value < lo ? lo : (value > hi ? hi : value);
 }
 
+/*
+ * The packed kernels' int8 output from twice a bounded accumulator (x << 1: the doubling
+ * hil_requant_high starts with, which a kernel may have folded into its sums) and the
+ * requantization's `left` = shift + 1 or 1 applied from there. `uniform` (a constant where it is
+ * called): every shift < 0 and the clamp the int8 range; then SMMULR, SUB, ASR, ADD and SSAT #8
+ * with ASR #1, no branch.
+ */
+static inline int8_t hil_requantize_doubled(int32_t doubled, int32_t multiplier, int32_t shift, int32_t output_offset,
+                                            int32_t act_min, int32_t act_max, int uniform)
+{
+    const int32_t twice_offset_plus_1 = 2 * output_offset + 1;
+    if (uniform) {
+        const int32_t twice = hil_requant_twice(hil_requant_high(doubled, multiplier, 0), -shift, twice_offset_plus_1);
+        return (int8_t)hil_ssat8(twice >> 1);
+    }
+    int32_t value;
+    if (shift < 0) {
+        /* Twice the output, plus 0 or 1, halved. */
+        value = hil_requant_twice(hil_requant_high(doubled, multiplier, 0), -shift, twice_offset_plus_1) >> 1;
+    } else {
+        value = hil_requant_high(doubled, multiplier, shift) + output_offset;
+    }
+    return (int8_t)hil_clamp(value, act_min, act_max);
+}
+
 #endif /* HIL_FIXEDPOINT_H */

@@ -115,6 +115,8 @@ static int check_instructions(void)
                              hil_sxtb16(a) != hil_c_sxtb16(a) || hil_sxtb16_ror8(a) != hil_c_sxtb16_ror8(a) ||
                              hil_smlad(a, b, (int32_t)c) != hil_c_smlad(a, b, (int32_t)c) ||
                              hil_smlabb(a, b, (int32_t)c) != hil_c_smlabb(a, b, (int32_t)c) ||
+                             hil_smlabt(a, b, (int32_t)c) != hil_c_smlabt(a, b, (int32_t)c) ||
+                             hil_smlatb(a, b, (int32_t)c) != hil_c_smlatb(a, b, (int32_t)c) ||
                              hil_smmulr((int32_t)a, (int32_t)b) != hil_c_smmulr((int32_t)a, (int32_t)b) ||
                              hil_ssat8((int32_t)a) != hil_c_ssat8((int32_t)a) ||
                              hil_ssat8((int32_t)a >> 1) != hil_c_ssat8((int32_t)a >> 1);

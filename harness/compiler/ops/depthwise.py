@@ -77,6 +77,7 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
     ):
         copy_h = (out_shape.h - 1) * geometry["stride_h"] + 3
         copy_w = (out_shape.w - 1) * geometry["stride_w"] + 3
+        pitch = copy_w + copy_w % 2 if geometry["stride_w"] == 1 else copy_w  # hil_depthwise.h: LDRD rows
         params = {**shapes, **packed_params(inp, filters, filters.reshape(-1), quantization)}
         return KernelCall(
             op,
@@ -85,7 +86,7 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
             params,
             inputs=[inp.index],
             outputs=[out.index],
-            scratch_bytes=4 * out_shape.w + copy_h * copy_w * 2,  # a row of accumulators, a channel's window
+            scratch_bytes=4 * out_shape.w + copy_h * pitch * 2,  # a row of accumulators, a channel's window
             macs=macs,
             # hil_depthwise.h: a channel's outputs land on its own input, copied by then, when the
             # output is a whole number of pixels away from the input (one image only)
