@@ -10,11 +10,11 @@
 static uint8_t example_arena[EXAMPLE_ARENA_SIZE] HIL_ARENA;
 
 /* Layer 0: CONV_2D -> 'conv' */
-/* packed_filter: 48 x int8_t */
-static const int8_t example_op00_conv_2d_packed_filter[48] HIL_WEIGHTS = {
-    -84, -69, -76, -125, 71, 32, -84, -15, -29, 0, 5, 73, -121, -4, 74, -110,
-    -31, 0, 0, 0, 73, 0, 0, 0, 90, -107, -48, 15, -99, -113, -116, 80,
-    -56, -125, -52, 66, -43, -124, 124, -103, -55, 0, 0, 0, 79, 0, 0, 0,
+/* packed_filter: 36 x int8_t */
+static const int8_t example_op00_conv_2d_packed_filter[36] HIL_WEIGHTS = {
+    -84, -69, -76, -125, -29, 0, 5, 73, -31, 71, 32, -84, -15, -121, -4, 74,
+    -110, 73, 90, -107, -48, 15, -56, -125, -52, 66, -55, -99, -113, -116, 80, -43,
+    -124, 124, -103, 79,
 };
 /* folded_bias: 4 x int32_t */
 static const int32_t example_op00_conv_2d_folded_bias[4] HIL_WEIGHTS = {
@@ -30,7 +30,7 @@ static const int8_t example_op00_conv_2d_shift[4] HIL_WEIGHTS = {
 };
 static const hil_conv_packed_params example_op00_conv_2d_params = {
     .input = {1, 8, 6, 1},
-    .filter = {4, 3, 3, 1},
+    .filter = {1, 3, 3, 4},
     .output = {1, 4, 3, 4},
     .stride_h = 2,
     .stride_w = 2,
@@ -194,10 +194,10 @@ static const hil_quantize_params example_op06_dequantize_params = {
 static hil_status example_invoke(const hil_observer *observer, uint32_t *failed_layer)
 {
     uint8_t *const arena = example_arena;
-    HIL_RUN_LAYER(0u, hil_conv_im2col_s8(&example_op00_conv_2d_params, (const int8_t *)(arena + 624u), (int8_t *)(arena + 576u), (void *)(arena + 0u)));
-    HIL_RUN_LAYER(1u, hil_depthwise_conv_3x3_s8(&example_op01_depthwise_conv_2d_params, (const int8_t *)(arena + 576u), (int8_t *)(arena + 576u), (void *)(arena + 0u)));
-    HIL_RUN_LAYER(2u, hil_conv_1x1_s8(&example_op02_conv_2d_params, (const int8_t *)(arena + 576u), (int8_t *)(arena + 528u), (void *)(arena + 0u)));
-    HIL_RUN_LAYER(3u, hil_mean_s8(&example_op03_mean_params, (const int8_t *)(arena + 528u), (int8_t *)(arena + 0u)));
+    HIL_RUN_LAYER(0u, hil_depthwise_conv_3x3_s8(&example_op00_conv_2d_params, (const int8_t *)(arena + 96u), (int8_t *)(arena + 256u), (void *)(arena + 0u)));
+    HIL_RUN_LAYER(1u, hil_depthwise_conv_3x3_s8(&example_op01_depthwise_conv_2d_params, (const int8_t *)(arena + 256u), (int8_t *)(arena + 256u), (void *)(arena + 0u)));
+    HIL_RUN_LAYER(2u, hil_conv_1x1_s8(&example_op02_conv_2d_params, (const int8_t *)(arena + 256u), (int8_t *)(arena + 208u), (void *)(arena + 0u)));
+    HIL_RUN_LAYER(3u, hil_mean_s8(&example_op03_mean_params, (const int8_t *)(arena + 208u), (int8_t *)(arena + 0u)));
     HIL_RUN_LAYER(4u, hil_fully_connected_s8(&example_op04_fully_connected_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 16u)));
     HIL_RUN_LAYER(5u, hil_softmax_s8(&example_op05_softmax_params, (const int8_t *)(arena + 16u), (int8_t *)(arena + 32u)));
     HIL_RUN_LAYER(6u, hil_dequantize_s8_f32(&example_op06_dequantize_params, (const int8_t *)(arena + 32u), (float *)(arena + 0u)));
@@ -205,9 +205,9 @@ static hil_status example_invoke(const hil_observer *observer, uint32_t *failed_
 }
 
 static const hil_layer_info example_layers[7] = {
-    {"op00_conv_2d", "CONV_2D", 576u, 48u, 432u},
-    {"op01_depthwise_conv_2d", "DEPTHWISE_CONV_2D", 576u, 48u, 432u},
-    {"op02_conv_2d", "CONV_2D", 528u, 96u, 384u},
+    {"op00_conv_2d", "CONV_2D", 256u, 48u, 432u},
+    {"op01_depthwise_conv_2d", "DEPTHWISE_CONV_2D", 256u, 48u, 432u},
+    {"op02_conv_2d", "CONV_2D", 208u, 96u, 384u},
     {"op03_mean", "MEAN", 0u, 8u, 96u},
     {"op04_fully_connected", "FULLY_CONNECTED", 16u, 3u, 24u},
     {"op05_softmax", "SOFTMAX", 32u, 3u, 3u},
@@ -219,7 +219,7 @@ const hil_model example_model = {
     .sha256 = EXAMPLE_SHA256,
     .arena = example_arena,
     .arena_size = EXAMPLE_ARENA_SIZE,
-    .input = {HIL_DTYPE_INT8, 4u, {1, 8, 6, 1, 0, 0}, 48u, 624u, 0.05000000074505806f, 35},
+    .input = {HIL_DTYPE_INT8, 4u, {1, 8, 6, 1, 0, 0}, 48u, 96u, 0.05000000074505806f, 35},
     .output = {HIL_DTYPE_FLOAT32, 2u, {1, 3, 0, 0, 0, 0}, 12u, 0u, 0.0f, 0},
     .layer_count = 7u,
     .layers = example_layers,

@@ -137,8 +137,9 @@ static inline int8_t requantize_one(int32_t x, int32_t multiplier, int32_t shift
  * output channel whose accumulators sit two by two, four apart (mac_2x2's layout; mac_1x2 leaves
  * them at the same places).
  */
-static inline void requantize_channel(const hil_conv_packed_params *p, int32_t oc, const int32_t *acc,
-                                      int32_t pixels, int8_t *out, int32_t stride, int uniform)
+static inline __attribute__((always_inline)) void requantize_channel(const hil_conv_packed_params *p, int32_t oc,
+                                                                     const int32_t *acc, int32_t pixels,
+                                                                     int8_t *out, int32_t stride, int uniform)
 {
     const int32_t multiplier = p->multiplier[oc], shift = p->shift[oc], output_offset = p->output_offset;
     const int32_t act_min = p->act_min, act_max = p->act_max;

@@ -64,7 +64,7 @@ hil_status hil_depthwise_conv_s8(const hil_conv_params *p, const int8_t *input, 
     return HIL_OK;
 }
 
-/* ---- 3x3, depth multiplier 1: one channel at a time from a widened, padded copy ------------ */
+/* ---- 3x3, any depth multiplier: one input channel at a time from a widened, padded copy ---- */
 
 /* The rows and columns of the padded window the outputs read: the copy's height and width. */
 static int32_t window_extent(int32_t outputs, int32_t stride)
@@ -76,6 +76,13 @@ static int32_t window_extent(int32_t outputs, int32_t stride)
 static int32_t copy_pitch(int32_t copy_w, int32_t stride_w)
 {
     return stride_w == 1 ? copy_w + (copy_w & 1) : copy_w;
+}
+
+/* Output rows per copy of the window (hil_depthwise.h): all of them for depth multiplier 1 (each
+ * channel is copied once), else 2 (the copy of one input channel serves its `multiplier` outputs). */
+static int32_t band_rows(int32_t out_h, int32_t multiplier)
+{
+    return multiplier == 1 || out_h < 2 ? out_h : 2;
 }
 
 static hil_status check_depthwise_3x3(const hil_conv_packed_params *p, const int8_t *input, const int8_t *output,
@@ -92,22 +99,34 @@ static hil_status check_depthwise_3x3(const hil_conv_packed_params *p, const int
     if (p->filter.n != 1 || p->filter.c != p->output.c || p->input.n != p->output.n || p->input.c < 1) {
         return HIL_ERROR_SHAPE;
     }
-    if (p->filter.h != 3 || p->filter.w != 3 || p->output.c != p->input.c || p->dilation_h != 1 ||
+    if (p->filter.h != 3 || p->filter.w != 3 || p->output.c % p->input.c != 0 || p->dilation_h != 1 ||
         p->dilation_w != 1) {
         return HIL_ERROR_UNSUPPORTED;
     }
     return HIL_OK;
 }
 
-/* Copies channel c of image b into the interior of the padded copy (the border stays the zero point). */
-static void copy_channel(const hil_conv_packed_params *p, const int8_t *image, int32_t c, int16_t *copy,
-                         int32_t pitch, int32_t y0, int32_t y1, int32_t x0, int32_t x1)
+/*
+ * Copies channel c of `image` rows first_y .. first_y + rows - 1 (some may be padding) into the
+ * copy's rows 0 .. rows - 1, columns x0 .. x1 - 1 (the image's; the other columns stay the zero
+ * point). A padding row is left as it is, or set to the zero point when `refill` (an earlier
+ * band may have put image values there).
+ */
+static void copy_window(const hil_conv_packed_params *p, const int8_t *image, int32_t c, int16_t *copy,
+                        int32_t pitch, int32_t first_y, int32_t rows, int32_t x0, int32_t x1, int refill)
 {
     const int32_t channels = p->input.c;
-    for (int32_t y = y0; y < y1; ++y) {
-        const int8_t *src = image + ((size_t)(y - p->pad_h) * p->input.w + (x0 - p->pad_w)) * channels + c;
-        int16_t *dst = copy + (size_t)y * pitch + x0;
+    for (int32_t r = 0; r < rows; ++r) {
+        const int32_t y = first_y + r;
+        int16_t *dst = copy + (size_t)r * pitch + x0;
         int32_t x = x0;
+        if (y < 0 || y >= p->input.h) {
+            for (; refill && x < x1; ++x) {
+                *dst++ = (int16_t)p->input_zero_point;
+            }
+            continue;
+        }
+        const int8_t *src = image + ((size_t)y * p->input.w + (x0 - p->pad_w)) * channels + c;
         /* Two pixels per word store (unaligned when x0 is odd, which the CPUs here allow), four per pass. */
         for (; x + 4 <= x1; x += 4) {
             const uint32_t first = hil_halfwords(src[0], src[channels]);
@@ -316,36 +335,44 @@ hil_status hil_depthwise_conv_3x3_s8(const hil_conv_packed_params *p, const int8
         return status;
     }
     const hil_shape4 in = p->input, out = p->output;
-    const int32_t stride_h = p->stride_h, stride_w = p->stride_w;
-    const int32_t copy_h = window_extent(out.h, stride_h), copy_w = window_extent(out.w, stride_w);
+    const int32_t multiplier = out.c / in.c, stride_h = p->stride_h, stride_w = p->stride_w;
+    const int32_t band = band_rows(out.h, multiplier);
+    const int32_t copy_h = window_extent(band, stride_h), copy_w = window_extent(out.w, stride_w);
     const int32_t pitch = copy_pitch(copy_w, stride_w);
     int32_t *acc = (int32_t *)scratch; /* one row of outputs */
     int16_t *copy = (int16_t *)(acc + out.w);
-    /* The part of the copy the image covers; the rest is padding and holds the zero point. */
-    const int32_t y0 = p->pad_h < copy_h ? p->pad_h : copy_h, x0 = p->pad_w < copy_w ? p->pad_w : copy_w;
-    const int32_t y1 = p->pad_h + in.h < copy_h ? p->pad_h + in.h : copy_h;
+    /* The columns the image covers; the rest is padding and holds the zero point. */
+    const int32_t x0 = p->pad_w < copy_w ? p->pad_w : copy_w;
     const int32_t x1 = p->pad_w + in.w < copy_w ? p->pad_w + in.w : copy_w;
     for (int32_t i = 0; i < copy_h * pitch; ++i) {
         copy[i] = (int16_t)p->input_zero_point;
     }
+    const int refill = band < out.h;
     const int full_range = p->act_min == INT8_MIN && p->act_max == INT8_MAX;
     const int32_t row_stride = out.w * out.c; /* bytes between output rows */
     for (int32_t b = 0; b < out.n; ++b) {
         const int8_t *image = input + (size_t)b * in.h * in.w * in.c;
         int8_t *out_image = output + (size_t)b * out.h * row_stride;
-        for (int32_t c = 0; c < out.c; ++c) {
-            copy_channel(p, image, c, copy, pitch, y0, y1, x0, x1);
-            channel_filter f;
-            prepare_filter(p->packed_filter + (size_t)c * 9, p->folded_bias[c], &f);
-            const channel_output co = {p->multiplier[c], p->shift[c], p->output_offset, p->act_min, p->act_max};
-            const int uniform = full_range && co.shift < 0;
-            for (int32_t oy = 0; oy < out.h; ++oy) {
-                depthwise_row(&f, copy + (size_t)oy * stride_h * pitch, pitch, stride_w, out.w, acc);
-                int8_t *out_row = out_image + (size_t)oy * row_stride + c;
-                if (uniform) {
-                    requantize_row_uniform(&co, acc, out.w, out_row, out.c);
-                } else {
-                    requantize_row_general(&co, acc, out.w, out_row, out.c);
+        for (int32_t ic = 0; ic < in.c; ++ic) {
+            for (int32_t oy0 = 0; oy0 < out.h; oy0 += band) {
+                const int32_t rows = out.h - oy0 < band ? out.h - oy0 : band;
+                copy_window(p, image, ic, copy, pitch, oy0 * stride_h - p->pad_h, window_extent(rows, stride_h), x0,
+                            x1, refill);
+                for (int32_t c = ic * multiplier; c < (ic + 1) * multiplier; ++c) {
+                    channel_filter f;
+                    prepare_filter(p->packed_filter + (size_t)c * 9, p->folded_bias[c], &f);
+                    const channel_output co = {p->multiplier[c], p->shift[c], p->output_offset, p->act_min,
+                                               p->act_max};
+                    const int uniform = full_range && co.shift < 0;
+                    for (int32_t oy = 0; oy < rows; ++oy) {
+                        depthwise_row(&f, copy + (size_t)oy * stride_h * pitch, pitch, stride_w, out.w, acc);
+                        int8_t *out_row = out_image + (size_t)(oy0 + oy) * row_stride + c;
+                        if (uniform) {
+                            requantize_row_uniform(&co, acc, out.w, out_row, out.c);
+                        } else {
+                            requantize_row_general(&co, acc, out.w, out_row, out.c);
+                        }
+                    }
                 }
             }
         }

@@ -7,7 +7,7 @@
  * 2. hil_requantize_bounded (SMMULR) and the kernels' "twice" form against
  *    hil_multiply_by_quantized_multiplier, the reference's arithmetic, over the bounded domain.
  * 3. Random single-operator cases of the packed kernels (1x1 and im2col convolution, 3x3
- *    depthwise): the kernels as the firmware builds them (DSP paths, inline assembly included) and
+ *    depthwise with depth multipliers 1 to 4): the kernels as the firmware builds them (DSP paths, inline assembly included) and
  *    the same sources built without the DSP extension (portable paths, renamed portable_* by the
  *    build) must both give the bytes of a naive loop with the reference's arithmetic.
  * main() returns 0 when everything matched, else the number of the failing check (1, 2, 3, 4, 5);
@@ -264,7 +264,8 @@ static void reference_conv(const hil_conv_packed_params *p, int depthwise)
                         }
                         const int8_t *pixel = input + (y * in.w + x) * in.c;
                         if (depthwise) {
-                            acc += filter[oc * 9 + fy * 3 + fx] * (pixel[oc] - p->input_zero_point);
+                            const int32_t ic = oc / (out.c / in.c); /* the depth multiplier's input channel */
+                            acc += filter[oc * 9 + fy * 3 + fx] * (pixel[ic] - p->input_zero_point);
                         } else {
                             for (int32_t ic = 0; ic < in.c; ++ic) {
                                 acc += filter[((oc * f.h + fy) * f.w + fx) * in.c + ic] *
@@ -363,9 +364,10 @@ static int check_depthwise(void)
     for (int32_t index = 0; index < KERNEL_CASES; ++index) {
         hil_conv_packed_params p;
         memset(&p, 0, sizeof(p));
-        const int32_t channels = random_in(1, 12);
+        const int32_t multiplier = next_random() % 2u ? 1 : random_in(2, 4);
+        const int32_t channels = random_in(1, 12 / multiplier), out_c = channels * multiplier;
         p.input = (hil_shape4){1, random_in(1, 9), random_in(1, 9), channels};
-        p.filter = (hil_shape4){1, 3, 3, channels};
+        p.filter = (hil_shape4){1, 3, 3, out_c};
         p.stride_h = random_in(1, 3);
         p.stride_w = random_in(1, 3);
         p.dilation_h = p.dilation_w = 1;
@@ -375,9 +377,9 @@ static int check_depthwise(void)
             same = 1;
         }
         p.output = (hil_shape4){1, geometry(same, p.input.h, 3, p.stride_h, 1, &p.pad_h),
-                                geometry(same, p.input.w, 3, p.stride_w, 1, &p.pad_w), channels};
-        random_layer(&p, channels, 9);
-        memcpy(packed, filter, (size_t)channels * 9); /* each channel's 9 taps together */
+                                geometry(same, p.input.w, 3, p.stride_w, 1, &p.pad_w), out_c};
+        random_layer(&p, out_c, 9);
+        memcpy(packed, filter, (size_t)out_c * 9); /* each output channel's 9 taps together */
         random_input(p.input.h * p.input.w * channels);
         reference_conv(&p, 1);
         if (!run_case(&p, hil_depthwise_conv_3x3_s8, portable_depthwise_conv_3x3_s8, index)) {
