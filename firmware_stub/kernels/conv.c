@@ -109,15 +109,15 @@ static hil_status check_packed(const hil_conv_packed_params *p, const int8_t *in
  */
 
 /* Whether requantize_channel's uniform form applies to the layer (worked out once per kernel call):
- * every shift < 0 and the clamp the int8 range (no activation, or a ReLU whose output zero point
- * is -128). */
+ * every shift in [-HIL_REQUANT_FUSED_MAX_SHIFT, -1] and the clamp the int8 range (no activation,
+ * or a ReLU whose output zero point is -128). */
 static int uniform_right_shifts(const hil_conv_packed_params *p)
 {
     if (p->act_min != INT8_MIN || p->act_max != INT8_MAX) {
         return 0;
     }
     for (int32_t oc = 0; oc < p->output.c; ++oc) {
-        if (p->shift[oc] >= 0) {
+        if (p->shift[oc] >= 0 || p->shift[oc] < -HIL_REQUANT_FUSED_MAX_SHIFT) {
             return 0;
         }
     }

@@ -363,7 +363,8 @@ hil_status hil_depthwise_conv_3x3_s8(const hil_conv_packed_params *p, const int8
                     prepare_filter(p->packed_filter + (size_t)c * 9, p->folded_bias[c], &f);
                     const channel_output co = {p->multiplier[c], p->shift[c], p->output_offset, p->act_min,
                                                p->act_max};
-                    const int uniform = full_range && co.shift < 0;
+                    const int uniform =
+                        full_range && co.shift < 0 && co.shift >= -HIL_REQUANT_FUSED_MAX_SHIFT;
                     for (int32_t oy = 0; oy < rows; ++oy) {
                         depthwise_row(&f, copy + (size_t)oy * stride_h * pitch, pitch, stride_w, out.w, acc);
                         int8_t *out_row = out_image + (size_t)(oy0 + oy) * row_stride + c;

@@ -98,6 +98,12 @@ static inline int32_t hil_c_smmulr(int32_t a, int32_t b)
     return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
 }
 
+/* SMMLAR: acc + the high word of a * b, rounded (acc * 2^32 + a * b + 2^31, high word, modulo 2^32). */
+static inline int32_t hil_c_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)hil_c_smmulr(a, b));
+}
+
 /* SSAT #8: value saturated to [-128, 127]. */
 static inline int32_t hil_c_ssat8(int32_t value)
 {
@@ -152,6 +158,13 @@ static inline int32_t hil_smmulr(int32_t a, int32_t b)
     return result;
 }
 
+static inline int32_t hil_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t result;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(result) : "r"(a), "r"(b), "r"(acc));
+    return result;
+}
+
 static inline int32_t hil_ssat8(int32_t value)
 {
     return __ssat(value, 8);
@@ -197,6 +210,11 @@ static inline int32_t hil_smlatb(uint32_t a, uint32_t b, int32_t acc)
 static inline int32_t hil_smmulr(int32_t a, int32_t b)
 {
     return hil_c_smmulr(a, b);
+}
+
+static inline int32_t hil_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    return hil_c_smmlar(a, b, acc);
 }
 
 static inline int32_t hil_ssat8(int32_t value)

@@ -4,12 +4,13 @@
  *
  * 1. Each hil_ instruction of kernels/hil_dsp.h (the real SXTB16, SMLAD, SMMULR, ...) against its
  *    C definition (hil_c_), on random operands and their extremes.
- * 2. hil_requantize_bounded (SMMULR) and the kernels' "twice" form against
+ * 2. hil_requantize_bounded (SMMULR) and the kernels' "twice" and fused (SMMLAR) forms against
  *    hil_multiply_by_quantized_multiplier, the reference's arithmetic, over the bounded domain.
  * 3. Random single-operator cases of the packed kernels (1x1 and im2col convolution, 3x3
- *    depthwise with depth multipliers 1 to 4): the kernels as the firmware builds them (DSP paths, inline assembly included) and
- *    the same sources built without the DSP extension (portable paths, renamed portable_* by the
- *    build) must both give the bytes of a naive loop with the reference's arithmetic.
+ *    depthwise with depth multipliers 1 to 4): the kernels as the firmware builds them (DSP
+ *    paths, inline assembly included) and the same sources built without the DSP extension
+ *    (portable paths, renamed portable_* by the build) must both give the bytes of a naive loop
+ *    with the reference's arithmetic.
  * main() returns 0 when everything matched, else the number of the failing check (1, 2, 3, 4, 5);
  * the first mismatch is described on the semihosting console.
  */
@@ -118,6 +119,8 @@ static int check_instructions(void)
                              hil_smlabt(a, b, (int32_t)c) != hil_c_smlabt(a, b, (int32_t)c) ||
                              hil_smlatb(a, b, (int32_t)c) != hil_c_smlatb(a, b, (int32_t)c) ||
                              hil_smmulr((int32_t)a, (int32_t)b) != hil_c_smmulr((int32_t)a, (int32_t)b) ||
+                             hil_smmlar((int32_t)a, (int32_t)b, (int32_t)c) !=
+                                 hil_c_smmlar((int32_t)a, (int32_t)b, (int32_t)c) ||
                              hil_ssat8((int32_t)a) != hil_c_ssat8((int32_t)a) ||
                              hil_ssat8((int32_t)a >> 1) != hil_c_ssat8((int32_t)a >> 1);
         if (mismatch) {
@@ -160,6 +163,11 @@ static int check_requantization(void)
         if (shift < 0) {
             const int32_t twice = hil_requant_twice(hil_requant_high(x, multiplier, 1), -shift, 2 * offset + 1);
             mismatch = mismatch || hil_ssat8(twice >> 1) != hil_c_ssat8(expected + offset);
+        }
+        if (shift < 0 && shift >= -HIL_REQUANT_FUSED_MAX_SHIFT) {
+            const int32_t term = hil_requant_fused_term(-shift, offset);
+            mismatch = mismatch || hil_ssat8(hil_requant_fused(2 * x, multiplier, -shift, term) >> 1) !=
+                                       hil_c_ssat8(expected + offset);
         }
         if (mismatch) {
             console_number("requantization mismatch, x ", x);
