@@ -248,12 +248,14 @@ static int32_t depthwise_one(const channel_filter *f, const int16_t *row0, int32
                      : "cc", "memory")
 #endif
 
-#if HIL_DSP_INSTRUCTIONS
-/* acc[0 .. 2 * pairs - 1] as depthwise_row's, stride 1 or 2, pairs >= 1; nothing else is live
- * around the loop, which takes every register but SP and PC. */
+#if HIL_DSP
+/* acc[0 .. 2 * pairs - 1] as depthwise_row's, stride 1 or 2, pairs >= 1. On the target the loop
+ * above, which takes every register but SP and PC (so nothing else may be live around it: not
+ * inlined); elsewhere its C twin, the same instructions in the same order. */
 static __attribute__((noinline)) void depthwise_pairs(const channel_filter *f, const int16_t *row0, int32_t pitch,
                                                       int32_t stride, int32_t pairs, int32_t *acc)
 {
+#if HIL_DSP_INSTRUCTIONS
     const int16_t *row1 = row0 + pitch, *row2 = row1 + pitch;
     const int32_t bias = f->twice_bias;
     const int32_t *const end = acc + 2 * pairs;
@@ -264,6 +266,28 @@ static __attribute__((noinline)) void depthwise_pairs(const channel_filter *f, c
     } else {
         HIL_DW_PAIRS(HIL_DW_S2_FIRST, HIL_DW_S2_ROW);
     }
+#else
+    for (int32_t j = 0; j < pairs; ++j) {
+        int32_t a = f->twice_bias, b = f->twice_bias;
+        for (int32_t r = 0; r < 3; ++r) {
+            const int16_t *row = row0 + (size_t)r * pitch + (size_t)j * 2 * stride;
+            const uint32_t x = hil_read_u32(row), y = hil_read_u32(row + 2);
+            if (stride == 1) {
+                b = hil_smlatb(x, f->left[r], b);
+                a = hil_smlad(x, f->left[r], a);
+                a = hil_smlabt(y, f->right[r], a);
+                b = hil_smlad(y, f->right[r], b);
+            } else {
+                b = hil_smlad(y, f->left[r], b);
+                a = hil_smlad(x, f->left[r], a);
+                a = hil_smlabt(y, f->right[r], a);
+                b = hil_smlabt((uint32_t)row[4], f->right[r], b);
+            }
+        }
+        acc[2 * j] = a;
+        acc[2 * j + 1] = b;
+    }
+#endif
 }
 #endif
 
@@ -276,7 +300,7 @@ static void depthwise_row(const channel_filter *f, const int16_t *row0, int32_t 
                           int32_t outputs, int32_t *acc)
 {
     int32_t ox = 0;
-#if HIL_DSP_INSTRUCTIONS
+#if HIL_DSP
     if ((stride == 1 || stride == 2) && outputs >= 2) {
         depthwise_pairs(f, row0, pitch, stride, outputs / 2, acc);
         ox = outputs & ~1;
