@@ -183,7 +183,7 @@ def test_a_missing_or_foreign_map_is_refused(image, model):
 # 64 bytes appended to the conv kernel's own input section: a multiple of every alignment in the
 # image, so nothing after it changes its padding. The function's symbol is not moved into it,
 # so the kernel still runs; the bytes are never executed.
-GROW_CONV = '\n__asm__(".section .text.hil_conv_im2col_s8,\\"ax\\"\\n\\t.space 64\\n\\t.previous");\n'
+GROW_CONV = '\n__asm__(".section .text.hil_conv_1x1_s8,\\"ax\\"\\n\\t.space 64\\n\\t.previous");\n'
 
 
 @pytest.fixture

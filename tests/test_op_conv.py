@@ -128,6 +128,9 @@ EDGE_CASES = {
     "first layer: 1 channel, 3x3 stride 2, SAME": dict(),
     "first layer, VALID, odd sizes": dict(in_shape=(1, 13, 11, 1), padding=schema.Padding.VALID),
     "first layer, 33 filters (a lone last channel)": dict(filters=33),
+    "one input channel, 2 images, stride 1": dict(in_shape=(2, 7, 6, 1), stride=(1, 1), filters=5),
+    "one input channel, stride 3 by 1, VALID": dict(in_shape=(1, 11, 5, 1), stride=(3, 1),
+                                                    padding=schema.Padding.VALID),
     "2 images": dict(in_shape=(2, 7, 6, 3), filters=5),
     "left shift: effective scale above 1": dict(in_quant=(0.5, 0), out_quant=(0.002, 3), w_scale=0.05,
                                                 bias_range=100),
@@ -152,7 +155,9 @@ def lowered(model: bytes):
 
 
 @pytest.mark.parametrize("spec, function", [
-    (dict(), "hil_conv_im2col_s8"),
+    (dict(), "hil_depthwise_conv_3x3_s8"),  # one input channel: a depthwise multiplier of 8
+    (dict(in_shape=(1, 12, 10, 2)), "hil_conv_im2col_s8"),
+    (dict(kernel=(3, 2)), "hil_conv_im2col_s8"),
     (dict(kernel=(1, 1), stride=(1, 1)), "hil_conv_1x1_s8"),
     (dict(kernel=(1, 1), stride=(2, 2)), "hil_conv_im2col_s8"),
     (dict(kernel=(1, 1), stride=(1, 1), bias_range=2**31 - 2**20), "hil_conv_s8"),

@@ -69,11 +69,11 @@ def depthwise_cases(draw, three_by_three: bool = False):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     in_shape = (draw(st.sampled_from([1, 1, 2])), draw(st.integers(1, 10)), draw(st.integers(1, 10)),
                 draw(st.integers(1, 8)))
+    depth_multiplier = draw(st.sampled_from([1, 1, 2, 3]))
     if three_by_three:
-        kernel, depth_multiplier, dilation = (3, 3), 1, (1, 1)
+        kernel, dilation = (3, 3), (1, 1)
     else:
         kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-        depth_multiplier = draw(st.sampled_from([1, 1, 2, 3]))
         dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     padding = draw(st.sampled_from([SAME, VALID]))
@@ -124,6 +124,10 @@ EDGE_CASES = {
     "3x3, 40 channels, stride 2 SAME on even sizes (padding bottom/right only)": dict(
         in_shape=(1, 8, 6, 40), stride=(2, 2)),
     "3x3 with a bias beyond the packed range: the general kernel": dict(bias_range=2**31 - 2**20),
+    "3x3, depth multiplier 3, stride 2, odd rows: a last band of one row": dict(
+        in_shape=(1, 9, 7, 2), depth_multiplier=3, stride=(2, 2)),
+    "3x3, depth multiplier 8 on one input channel, bands of padding rows": dict(
+        in_shape=(1, 5, 6, 1), depth_multiplier=8, in_quant=(0.05, -100)),
 }
 
 
@@ -140,7 +144,7 @@ def lowered_functions(model: bytes) -> list[str]:
 @pytest.mark.parametrize("spec, function", [
     (dict(), "hil_depthwise_conv_3x3_s8"),
     (dict(stride=(2, 1), padding=VALID), "hil_depthwise_conv_3x3_s8"),
-    (dict(depth_multiplier=2), "hil_depthwise_conv_s8"),
+    (dict(depth_multiplier=2), "hil_depthwise_conv_3x3_s8"),
     (dict(dilation=(1, 2)), "hil_depthwise_conv_s8"),
     (dict(kernel=(3, 2)), "hil_depthwise_conv_s8"),
     (dict(bias_range=2**31 - 2**20), "hil_depthwise_conv_s8"),
@@ -151,8 +155,16 @@ def test_lowering_picks_the_3x3_kernel_only_when_it_applies(spec, function):
 
 def test_3x3_kernel_gets_a_row_of_accumulators_and_a_padded_channel_of_scratch():
     (call,) = compile_graph(parse_model(depthwise_model(np.random.default_rng(0), in_shape=(1, 6, 7, 5))), "d").calls
-    # SAME 3x3 stride 1 on 6x7: 7 int32 accumulators, then the 8x9 padded window as int16
-    assert call.scratch_bytes == 7 * 4 + 8 * 9 * 2
+    # SAME 3x3 stride 1 on 6x7: 7 int32 accumulators, then the 8x9 padded window as int16, its
+    # rows 10 wide (stride 1 reads them as word pairs from an even pitch)
+    assert call.scratch_bytes == 7 * 4 + 8 * 10 * 2
+
+
+def test_3x3_kernel_with_a_depth_multiplier_copies_bands_of_two_output_rows():
+    model = depthwise_model(np.random.default_rng(0), in_shape=(1, 6, 7, 5), depth_multiplier=2, stride=(2, 1))
+    (call,) = compile_graph(parse_model(model), "d").calls
+    # 3x7 outputs: 7 accumulators, then the window of 2 output rows at stride 2 (5 rows) by 9 columns, pitch 10
+    assert (call.function, call.scratch_bytes) == ("hil_depthwise_conv_3x3_s8", 7 * 4 + 5 * 10 * 2)
 
 
 def non_constant_filter_model() -> bytes:

@@ -24,7 +24,9 @@ PROGRAM = r"""
 #include "hil_fixedpoint.h"
 
 /* 'i': per line "a b c" (uint32) -> sxtb16(a) sxtb16_ror8(a) smlad(a,b,c) smlabb(a,b,c) smmulr(a,b) ssat8(a)
- * 'r': per line "x multiplier shift offset" -> bounded, reference, ssat8(twice >> 1) (shift < 0) or 0 */
+ *      smlabt(a,b,c) smlatb(a,b,c) smmlar(a,b,c)
+ * 'r': per line "x multiplier shift offset" -> bounded, reference, ssat8(twice >> 1) (shift < 0) or 0,
+ *      ssat8(fused >> 1) (shift in [-23, -1]) or 0 */
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -33,12 +35,15 @@ int main(int argc, char **argv)
     if (argv[1][0] == 'i') {
         unsigned long a, b, c;
         while (scanf("%lu %lu %lu", &a, &b, &c) == 3) {
-            printf("%lu %lu %ld %ld %ld %ld\n", (unsigned long)hil_c_sxtb16((uint32_t)a),
+            printf("%lu %lu %ld %ld %ld %ld %ld %ld %ld\n", (unsigned long)hil_c_sxtb16((uint32_t)a),
                    (unsigned long)hil_c_sxtb16_ror8((uint32_t)a),
                    (long)hil_c_smlad((uint32_t)a, (uint32_t)b, (int32_t)(uint32_t)c),
                    (long)hil_c_smlabb((uint32_t)a, (uint32_t)b, (int32_t)(uint32_t)c),
                    (long)hil_c_smmulr((int32_t)(uint32_t)a, (int32_t)(uint32_t)b),
-                   (long)hil_c_ssat8((int32_t)(uint32_t)a));
+                   (long)hil_c_ssat8((int32_t)(uint32_t)a),
+                   (long)hil_c_smlabt((uint32_t)a, (uint32_t)b, (int32_t)(uint32_t)c),
+                   (long)hil_c_smlatb((uint32_t)a, (uint32_t)b, (int32_t)(uint32_t)c),
+                   (long)hil_c_smmlar((int32_t)(uint32_t)a, (int32_t)(uint32_t)b, (int32_t)(uint32_t)c));
         }
         return 0;
     }
@@ -46,13 +51,17 @@ int main(int argc, char **argv)
     while (scanf("%ld %ld %ld %ld", &x, &multiplier, &shift, &offset) == 4) {
         const int32_t bounded = hil_requantize_bounded((int32_t)x, (int32_t)multiplier, (int32_t)shift);
         const int32_t reference = hil_multiply_by_quantized_multiplier((int32_t)x, (int32_t)multiplier, (int32_t)shift);
-        int32_t clamped = 0;
+        int32_t clamped = 0, fused = 0;
         if (shift < 0) {
             const int32_t twice = hil_requant_twice(hil_requant_high((int32_t)x, (int32_t)multiplier, 1),
                                                     (int32_t)-shift, 2 * (int32_t)offset + 1);
             clamped = hil_ssat8(twice >> 1);
         }
-        printf("%ld %ld %ld\n", (long)bounded, (long)reference, (long)clamped);
+        if (shift < 0 && shift >= -HIL_REQUANT_FUSED_MAX_SHIFT) {
+            const int32_t term = hil_requant_fused_term((int32_t)-shift, (int32_t)offset);
+            fused = hil_ssat8(hil_requant_fused((int32_t)x * 2, (int32_t)multiplier, (int32_t)-shift, term) >> 1);
+        }
+        printf("%ld %ld %ld %ld\n", (long)bounded, (long)reference, (long)clamped, (long)fused);
     }
     return 0;
 }
@@ -115,6 +124,10 @@ def test_instruction_definitions_follow_the_architecture(program: Path) -> None:
     product = as_signed(a, 32).astype(object) * as_signed(b, 32).astype(object)
     assert got[:, 4].tolist() == [(p + 2**31) >> 32 for p in product]  # SMMULR
     assert np.array_equal(got[:, 5], np.clip(as_signed(a, 32), -128, 127))  # SSAT #8
+    assert np.array_equal(got[:, 6], as_signed(c + half(a, 0) * half(b, 1), 32))  # SMLABT
+    assert np.array_equal(got[:, 7], as_signed(c + half(a, 1) * half(b, 0), 32))  # SMLATB
+    high = [((int(acc) << 32) + p + 2**31) >> 32 for acc, p in zip(c, product)]
+    assert got[:, 8].tolist() == [(h + 2**31) % 2**32 - 2**31 for h in high]  # SMMLAR (the result wraps)
 
 
 def tflite_multiply_by_quantized_multiplier(x: np.ndarray, multiplier: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -159,3 +172,8 @@ def test_bounded_requantization_equals_the_reference(program: Path) -> None:
     assert np.array_equal(got[right, 2], np.clip(expected[right] + offset[right], -128, 127)), (
         "the kernels' twice-the-output form, halved by the saturation, differs from the reference"
     )
+    fused = right & (shift >= -23)
+    assert np.array_equal(got[fused, 3], np.clip(expected[fused] + offset[fused], -128, 127)), (
+        "the fused form (SMMLAR with the offset term, the accumulator's sign) differs from the reference"
+    )
+    assert np.count_nonzero(fused & (x < 0) & (x * multiplier >= -(2**30))) > 0  # the case where s' differs from s

@@ -10,11 +10,11 @@
 static uint8_t example_arena[EXAMPLE_ARENA_SIZE] HIL_ARENA;
 
 /* Layer 0: CONV_2D -> 'conv' */
-/* packed_filter: 48 x int8_t */
-static const int8_t example_op00_conv_2d_packed_filter[48] HIL_WEIGHTS = {
-    -84, -69, -76, -125, 71, 32, -84, -15, -29, 0, 5, 73, -121, -4, 74, -110,
-    -31, 0, 0, 0, 73, 0, 0, 0, 90, -107, -48, 15, -99, -113, -116, 80,
-    -56, -125, -52, 66, -43, -124, 124, -103, -55, 0, 0, 0, 79, 0, 0, 0,
+/* packed_filter: 36 x int8_t */
+static const int8_t example_op00_conv_2d_packed_filter[36] HIL_WEIGHTS = {
+    -84, -69, -76, -125, -29, 0, 5, 73, -31, 71, 32, -84, -15, -121, -4, 74,
+    -110, 73, 90, -107, -48, 15, -56, -125, -52, 66, -55, -99, -113, -116, 80, -43,
+    -124, 124, -103, 79,
 };
 /* folded_bias: 4 x int32_t */
 static const int32_t example_op00_conv_2d_folded_bias[4] HIL_WEIGHTS = {
@@ -30,7 +30,7 @@ static const int8_t example_op00_conv_2d_shift[4] HIL_WEIGHTS = {
 };
 static const hil_conv_packed_params example_op00_conv_2d_params = {
     .input = {1, 8, 6, 1},
-    .filter = {4, 3, 3, 1},
+    .filter = {1, 3, 3, 4},
     .output = {1, 4, 3, 4},
     .stride_h = 2,
     .stride_w = 2,
@@ -46,7 +46,7 @@ static const hil_conv_packed_params example_op00_conv_2d_params = {
     .folded_bias = example_op00_conv_2d_folded_bias,
     .multiplier = example_op00_conv_2d_multiplier,
     .shift = example_op00_conv_2d_shift,
-    .chunk_pixels = 12,
+    .chunk_pixels = 0,
 };
 
 /* Layer 1: DEPTHWISE_CONV_2D -> 'depthwise' */
@@ -194,15 +194,16 @@ static const hil_quantize_params example_op06_dequantize_params = {
     .zero_point = -128,
 };
 
-/* Layers 0..1 as a stream: 6 steps (hil compile --plan prints them). */
-static const hil_stream_stage example_stream00_stages[2] = {
-    {hil_conv_im2col_s8, &example_op00_conv_2d_params, 0u, 416u},
-    {hil_depthwise_conv_3x3_s8, &example_op01_depthwise_conv_2d_params, 1u, 320u},
+/* Layers 1..2 as a stream: 8 steps (hil compile --plan prints them). */
+static const hil_stream_stage example_stream01_stages[2] = {
+    {hil_depthwise_conv_3x3_s8, &example_op01_depthwise_conv_2d_params, 1u, 224u},
+    {hil_conv_1x1_s8, &example_op02_conv_2d_params, 2u, 0u},
 };
-static const hil_stream_step example_stream00_steps[6] = {
-    {0u, 2u, 0u}, {1u, 1u, 0u}, {0u, 2u, 0u}, {1u, 1u, 0u}, {1u, 1u, 0u}, {1u, 1u, 0u},
+static const hil_stream_step example_stream01_steps[8] = {
+    {0u, 1u, 0u}, {1u, 1u, 0u}, {0u, 1u, 1u}, {1u, 1u, 0u}, {0u, 1u, 2u}, {1u, 1u, 0u},
+    {0u, 1u, 3u}, {1u, 1u, 0u},
 };
-static const hil_stream example_stream00 = {368u, 0u, 2u, example_stream00_stages, 6u, example_stream00_steps};
+static const hil_stream example_stream01 = {176u, 96u, 2u, example_stream01_stages, 8u, example_stream01_steps};
 
 static hil_status example_layer(uint32_t layer, uint8_t *arena, const hil_observer *observer, uint32_t *failed_layer)
 {
@@ -210,17 +211,17 @@ static hil_status example_layer(uint32_t layer, uint8_t *arena, const hil_observ
     (void)failed_layer;
     switch (layer) {
     case 0u:
-        return hil_stream_run(&example_stream00, arena, observer, failed_layer);
-    case 2u:
-        return hil_conv_1x1_s8(&example_op02_conv_2d_params, (const int8_t *)(arena + 320u), (int8_t *)(arena + 272u), (void *)(arena + 0u));
+        return hil_depthwise_conv_3x3_s8(&example_op00_conv_2d_params, (const int8_t *)(arena + 96u), (int8_t *)(arena + 176u), (void *)(arena + 0u));
+    case 1u:
+        return hil_stream_run(&example_stream01, arena, observer, failed_layer);
     case 3u:
-        return hil_mean_s8(&example_op03_mean_params, (const int8_t *)(arena + 272u), (int8_t *)(arena + 0u));
+        return hil_mean_s8(&example_op03_mean_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 96u));
     case 4u:
-        return hil_fully_connected_s8(&example_op04_fully_connected_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 16u));
+        return hil_fully_connected_s8(&example_op04_fully_connected_params, (const int8_t *)(arena + 96u), (int8_t *)(arena + 0u));
     case 5u:
-        return hil_softmax_s8(&example_op05_softmax_params, (const int8_t *)(arena + 16u), (int8_t *)(arena + 32u));
+        return hil_softmax_s8(&example_op05_softmax_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 16u));
     case 6u:
-        return hil_dequantize_s8_f32(&example_op06_dequantize_params, (const int8_t *)(arena + 32u), (float *)(arena + 0u));
+        return hil_dequantize_s8_f32(&example_op06_dequantize_params, (const int8_t *)(arena + 16u), (float *)(arena + 0u));
     default:
         return HIL_ERROR_ARGUMENT;
     }
@@ -232,12 +233,12 @@ static hil_status example_invoke(const hil_observer *observer, uint32_t *failed_
 }
 
 static const hil_layer_info example_layers[7] = {
-    {"op00_conv_2d", 0u, 48u, 2u},
-    {"op01_depthwise_conv_2d", 320u, 48u, 0u},
-    {"op02_conv_2d", 272u, 96u, 0u},
-    {"op03_mean", 0u, 8u, 0u},
-    {"op04_fully_connected", 16u, 3u, 0u},
-    {"op05_softmax", 32u, 3u, 0u},
+    {"op00_conv_2d", 176u, 48u, 0u},
+    {"op01_depthwise_conv_2d", 0u, 48u, 2u},
+    {"op02_conv_2d", 0u, 96u, 0u},
+    {"op03_mean", 96u, 8u, 0u},
+    {"op04_fully_connected", 0u, 3u, 0u},
+    {"op05_softmax", 16u, 3u, 0u},
     {"op06_dequantize", 0u, 12u, 0u},
 };
 
@@ -245,7 +246,7 @@ const hil_model example_model = {
     .sha256 = EXAMPLE_SHA256,
     .arena = example_arena,
     .arena_size = EXAMPLE_ARENA_SIZE,
-    .input = {HIL_DTYPE_INT8, 4u, {1, 8, 6, 1, 0, 0}, 48u, 368u, 0.05000000074505806f, 35},
+    .input = {HIL_DTYPE_INT8, 4u, {1, 8, 6, 1, 0, 0}, 48u, 96u, 0.05000000074505806f, 35},
     .output = {HIL_DTYPE_FLOAT32, 2u, {1, 3, 0, 0, 0, 0}, 12u, 0u, 0.0f, 0},
     .layer_count = 7u,
     .layers = example_layers,

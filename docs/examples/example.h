@@ -5,7 +5,7 @@
 #include "hil_model.h"
 
 #define EXAMPLE_SHA256 "f50a5f87acfc6dc6ff110b754b4e0bcfc7039abbd0b408ca89b95eb4a470ff32"
-#define EXAMPLE_ARENA_SIZE 464u
+#define EXAMPLE_ARENA_SIZE 240u
 #define EXAMPLE_LAYER_COUNT 7u
 /* input: int8[1, 8, 6, 1], scale 0.05000000074505806, zero point 35 */
 #define EXAMPLE_INPUT_BYTES 48u

@@ -108,42 +108,27 @@ static hil_status check_packed(const hil_conv_packed_params *p, const int8_t *in
  */
 
 /* Whether requantize_channel's uniform form applies to the layer (worked out once per kernel call):
- * every shift < 0 and the clamp the int8 range (no activation, or a ReLU whose output zero point
- * is -128). */
+ * every shift in [-HIL_REQUANT_FUSED_MAX_SHIFT, -1] and the clamp the int8 range (no activation,
+ * or a ReLU whose output zero point is -128). */
 static int uniform_right_shifts(const hil_conv_packed_params *p)
 {
     if (p->act_min != INT8_MIN || p->act_max != INT8_MAX) {
         return 0;
     }
     for (int32_t oc = 0; oc < p->output.c; ++oc) {
-        if (p->shift[oc] >= 0) {
+        if (p->shift[oc] >= 0 || p->shift[oc] < -HIL_REQUANT_FUSED_MAX_SHIFT) {
             return 0;
         }
     }
     return 1;
 }
 
-/*
- * One output from its accumulator (the compiler bounded it for hil_requant_high). `uniform` (a
- * constant where it is called; see uniform_right_shifts): SMMULR, SUB, ASR, ADD and SSAT #8 with
- * ASR #1 (hil_fixedpoint.h), no branch.
- */
+/* One output from its accumulator (the compiler bounded it for hil_requant_high). */
 static inline int8_t requantize_one(int32_t x, int32_t multiplier, int32_t shift, int32_t output_offset,
                                     int32_t act_min, int32_t act_max, int uniform)
 {
-    const int32_t twice_offset_plus_1 = 2 * output_offset + 1;
-    if (uniform) {
-        const int32_t twice = hil_requant_twice(hil_requant_high(x, multiplier, 1), -shift, twice_offset_plus_1);
-        return (int8_t)hil_ssat8(twice >> 1);
-    }
-    int32_t value;
-    if (shift < 0) {
-        /* Twice the output, plus 0 or 1 (see hil_fixedpoint.h), halved. */
-        value = hil_requant_twice(hil_requant_high(x, multiplier, 1), -shift, twice_offset_plus_1) >> 1;
-    } else {
-        value = hil_requant_high(x, multiplier, shift + 1) + output_offset;
-    }
-    return (int8_t)hil_clamp(value, act_min, act_max);
+    return hil_requantize_doubled((int32_t)((uint32_t)x << 1), multiplier, shift, output_offset, act_min, act_max,
+                                  uniform);
 }
 
 /*
@@ -151,8 +136,9 @@ static inline int8_t requantize_one(int32_t x, int32_t multiplier, int32_t shift
  * output channel whose accumulators sit two by two, four apart (mac_2x2's layout; mac_1x2 leaves
  * them at the same places).
  */
-static inline void requantize_channel(const hil_conv_packed_params *p, int32_t oc, const int32_t *acc,
-                                      int32_t pixels, int8_t *out, int32_t stride, int uniform)
+static inline __attribute__((always_inline)) void requantize_channel(const hil_conv_packed_params *p, int32_t oc,
+                                                                     const int32_t *acc, int32_t pixels,
+                                                                     int8_t *out, int32_t stride, int uniform)
 {
     const int32_t multiplier = p->multiplier[oc], shift = p->shift[oc], output_offset = p->output_offset;
     const int32_t act_min = p->act_min, act_max = p->act_max;

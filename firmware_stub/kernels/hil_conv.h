@@ -117,8 +117,8 @@ hil_status hil_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input,
 /*
  * No groups, any filter size, stride, dilation and padding: each output pixel's receptive field
  * is gathered (im2col: K taps in OHWI order, padding taps = input_zero_point) and multiplied
- * like a pointwise pixel of K channels. The first layer of an audio CNN (1 input channel, 3x3,
- * stride 2) is the case it is for.
+ * like a pointwise pixel of K channels. (A 3x3 convolution with one input channel, the first
+ * layer of an audio CNN, runs as a depthwise one instead: hil_depthwise.h.)
  * Scratch: 8 * P + 4 * K4 + 3 * P * K4 bytes (see above).
  */
 hil_status hil_conv_im2col_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch);

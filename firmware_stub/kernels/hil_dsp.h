@@ -80,10 +80,28 @@ static inline int32_t hil_c_smlabb(uint32_t a, uint32_t b, int32_t acc)
     return (int32_t)((uint32_t)acc + (uint32_t)low);
 }
 
+/* SMLABT: acc + lane0(a) * lane1(b), halfword lanes signed. */
+static inline int32_t hil_c_smlabt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return hil_c_smlabb(a, b >> 16, acc);
+}
+
+/* SMLATB: acc + lane1(a) * lane0(b), halfword lanes signed. */
+static inline int32_t hil_c_smlatb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return hil_c_smlabb(a >> 16, b, acc);
+}
+
 /* SMMULR: the high word of a * b, rounded: floor((a * b + 2^31) / 2^32). */
 static inline int32_t hil_c_smmulr(int32_t a, int32_t b)
 {
     return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+}
+
+/* SMMLAR: acc + the high word of a * b, rounded (acc * 2^32 + a * b + 2^31, high word, modulo 2^32). */
+static inline int32_t hil_c_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)hil_c_smmulr(a, b));
 }
 
 /* SSAT #8: value saturated to [-128, 127]. */
@@ -123,10 +141,27 @@ static inline int32_t hil_smlabb(uint32_t a, uint32_t b, int32_t acc)
     return __smlabb((int32_t)a, (int32_t)b, acc);
 }
 
+static inline int32_t hil_smlabt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return __smlabt((int32_t)a, (int32_t)b, acc);
+}
+
+static inline int32_t hil_smlatb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return __smlatb((int32_t)a, (int32_t)b, acc);
+}
+
 static inline int32_t hil_smmulr(int32_t a, int32_t b)
 {
     int32_t result;
     __asm__("smmulr %0, %1, %2" : "=r"(result) : "r"(a), "r"(b));
+    return result;
+}
+
+static inline int32_t hil_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t result;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(result) : "r"(a), "r"(b), "r"(acc));
     return result;
 }
 
@@ -162,9 +197,24 @@ static inline int32_t hil_smlabb(uint32_t a, uint32_t b, int32_t acc)
     return hil_c_smlabb(a, b, acc);
 }
 
+static inline int32_t hil_smlabt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return hil_c_smlabt(a, b, acc);
+}
+
+static inline int32_t hil_smlatb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return hil_c_smlatb(a, b, acc);
+}
+
 static inline int32_t hil_smmulr(int32_t a, int32_t b)
 {
     return hil_c_smmulr(a, b);
+}
+
+static inline int32_t hil_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    return hil_c_smmlar(a, b, acc);
 }
 
 static inline int32_t hil_ssat8(int32_t value)

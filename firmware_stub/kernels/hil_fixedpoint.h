@@ -57,7 +57,13 @@ static inline int32_t hil_multiply_by_quantized_multiplier(int32_t x, int32_t mu
  * output offset is floor((t + 1 + 2 * offset) / 2) with t = floor((q - s) / 2^(e-1)): the kernels
  * compute v = t + (2 * offset + 1) (hil_requant_twice, |v| < 2^30) and take v >> 1, which the
  * saturation to int8 does for free (SSAT #8 with ASR #1).
- * tests/test_requantize.py checks the identity over the bounded domain's edges and at random.
+ * The fused form (hil_requant_fused) takes s' = 1 if x < 0 instead of s: they differ only when
+ * x < 0 and q = 0 (x >= 0 gives q >= 0, x < 0 gives q <= 0, as multiplier >= 0), where t = 0
+ * becomes t = -1 and floor((t + 1 + 2 * offset) / 2) is the offset either way. It adds the odd
+ * term C = (2 * offset + 1) * 2^(e-1) inside SMMLAR (C + q, exact: C is a multiple of 2^(e-1),
+ * so floor((q - s' + C) / 2^(e-1)) = t + 2 * offset + 1) and subtracts s' as x's sign word
+ * (ADD with ASR #31): |q| <= 2^30 and |C| < 2^30 for e <= 23, so nothing wraps.
+ * tests/test_requantize.py checks the identities over the bounded domain's edges and at random.
  */
 
 /* q: the doubling high multiply of x << max(shift, 0); left = max(shift, 0) + 1. */
@@ -72,6 +78,22 @@ static inline int32_t hil_requant_twice(int32_t q, int32_t e, int32_t twice_offs
     return ((q - (int32_t)((uint32_t)q >> 31)) >> (e - 1)) + twice_offset_plus_1;
 }
 
+/* The largest e = -shift of the fused form (hil_requant_fused): |C| < 2^30 (see above). */
+#define HIL_REQUANT_FUSED_MAX_SHIFT 23
+
+/* C = (2 * offset + 1) * 2^(e-1), the fused form's term: one per channel. e in [1, 23]. */
+static inline int32_t hil_requant_fused_term(int32_t e, int32_t output_offset)
+{
+    return (2 * output_offset + 1) * (int32_t)(1u << (e - 1));
+}
+
+/* hil_requant_twice(hil_requant_high(x, multiplier, 1), e, 2 * offset + 1) from doubled = x << 1
+ * and C = hil_requant_fused_term(e, offset): SMMLAR, ADD (ASR #31) and ASR. e in [1, 23]. */
+static inline int32_t hil_requant_fused(int32_t doubled, int32_t multiplier, int32_t e, int32_t term)
+{
+    return (hil_smmlar(doubled, multiplier, term) + (doubled >> 31)) >> (e - 1);
+}
+
 /* The requantized value alone (offset 0), as the reference computes it. */
 static inline int32_t hil_requantize_bounded(int32_t x, int32_t multiplier, int32_t shift)
 {
@@ -84,6 +106,31 @@ static inline int32_t hil_requantize_bounded(int32_t x, int32_t multiplier, int3
 static inline int32_t hil_clamp(int32_t value, int32_t lo, int32_t hi)
 {
     return value < lo ? lo : (value > hi ? hi : value);
+}
+
+/*
+ * The packed kernels' int8 output from twice a bounded accumulator (x << 1: the doubling
+ * hil_requant_high starts with, which a kernel may have folded into its sums) and the
+ * requantization's `left` = shift + 1 or 1 applied from there. `uniform` (a constant where it is
+ * called): every shift in [-HIL_REQUANT_FUSED_MAX_SHIFT, -1] and the clamp the int8 range; then
+ * the fused form: SMMLAR, ADD, ASR and SSAT #8 with ASR #1, no branch.
+ */
+static inline int8_t hil_requantize_doubled(int32_t doubled, int32_t multiplier, int32_t shift, int32_t output_offset,
+                                            int32_t act_min, int32_t act_max, int uniform)
+{
+    const int32_t twice_offset_plus_1 = 2 * output_offset + 1;
+    if (uniform) {
+        const int32_t term = hil_requant_fused_term(-shift, output_offset);
+        return (int8_t)hil_ssat8(hil_requant_fused(doubled, multiplier, -shift, term) >> 1);
+    }
+    int32_t value;
+    if (shift < 0) {
+        /* Twice the output, plus 0 or 1, halved. */
+        value = hil_requant_twice(hil_requant_high(doubled, multiplier, 0), -shift, twice_offset_plus_1) >> 1;
+    } else {
+        value = hil_requant_high(doubled, multiplier, shift) + output_offset;
+    }
+    return (int8_t)hil_clamp(value, act_min, act_max);
 }
 
 #endif /* HIL_FIXEDPOINT_H */

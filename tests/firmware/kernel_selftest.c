@@ -4,12 +4,13 @@
  *
  * 1. Each hil_ instruction of kernels/hil_dsp.h (the real SXTB16, SMLAD, SMMULR, ...) against its
  *    C definition (hil_c_), on random operands and their extremes.
- * 2. hil_requantize_bounded (SMMULR) and the kernels' "twice" form against
+ * 2. hil_requantize_bounded (SMMULR) and the kernels' "twice" and fused (SMMLAR) forms against
  *    hil_multiply_by_quantized_multiplier, the reference's arithmetic, over the bounded domain.
  * 3. Random single-operator cases of the packed kernels (1x1 and im2col convolution, 3x3
- *    depthwise): the kernels as the firmware builds them (DSP paths, inline assembly included) and
- *    the same sources built without the DSP extension (portable paths, renamed portable_* by the
- *    build) must both give the bytes of a naive loop with the reference's arithmetic.
+ *    depthwise with depth multipliers 1 to 4): the kernels as the firmware builds them (DSP
+ *    paths, inline assembly included) and the same sources built without the DSP extension
+ *    (portable paths, renamed portable_* by the build) must both give the bytes of a naive loop
+ *    with the reference's arithmetic.
  * main() returns 0 when everything matched, else the number of the failing check (1, 2, 3, 4, 5);
  * the first mismatch is described on the semihosting console.
  */
@@ -115,7 +116,11 @@ static int check_instructions(void)
                              hil_sxtb16(a) != hil_c_sxtb16(a) || hil_sxtb16_ror8(a) != hil_c_sxtb16_ror8(a) ||
                              hil_smlad(a, b, (int32_t)c) != hil_c_smlad(a, b, (int32_t)c) ||
                              hil_smlabb(a, b, (int32_t)c) != hil_c_smlabb(a, b, (int32_t)c) ||
+                             hil_smlabt(a, b, (int32_t)c) != hil_c_smlabt(a, b, (int32_t)c) ||
+                             hil_smlatb(a, b, (int32_t)c) != hil_c_smlatb(a, b, (int32_t)c) ||
                              hil_smmulr((int32_t)a, (int32_t)b) != hil_c_smmulr((int32_t)a, (int32_t)b) ||
+                             hil_smmlar((int32_t)a, (int32_t)b, (int32_t)c) !=
+                                 hil_c_smmlar((int32_t)a, (int32_t)b, (int32_t)c) ||
                              hil_ssat8((int32_t)a) != hil_c_ssat8((int32_t)a) ||
                              hil_ssat8((int32_t)a >> 1) != hil_c_ssat8((int32_t)a >> 1);
         if (mismatch) {
@@ -158,6 +163,11 @@ static int check_requantization(void)
         if (shift < 0) {
             const int32_t twice = hil_requant_twice(hil_requant_high(x, multiplier, 1), -shift, 2 * offset + 1);
             mismatch = mismatch || hil_ssat8(twice >> 1) != hil_c_ssat8(expected + offset);
+        }
+        if (shift < 0 && shift >= -HIL_REQUANT_FUSED_MAX_SHIFT) {
+            const int32_t term = hil_requant_fused_term(-shift, offset);
+            mismatch = mismatch || hil_ssat8(hil_requant_fused(2 * x, multiplier, -shift, term) >> 1) !=
+                                       hil_c_ssat8(expected + offset);
         }
         if (mismatch) {
             console_number("requantization mismatch, x ", x);
@@ -262,7 +272,8 @@ static void reference_conv(const hil_conv_packed_params *p, int depthwise)
                         }
                         const int8_t *pixel = input + (y * in.w + x) * in.c;
                         if (depthwise) {
-                            acc += filter[oc * 9 + fy * 3 + fx] * (pixel[oc] - p->input_zero_point);
+                            const int32_t ic = oc / (out.c / in.c); /* the depth multiplier's input channel */
+                            acc += filter[oc * 9 + fy * 3 + fx] * (pixel[ic] - p->input_zero_point);
                         } else {
                             for (int32_t ic = 0; ic < in.c; ++ic) {
                                 acc += filter[((oc * f.h + fy) * f.w + fx) * in.c + ic] *
@@ -363,9 +374,10 @@ static int check_depthwise(void)
     for (int32_t index = 0; index < KERNEL_CASES; ++index) {
         hil_conv_packed_params p;
         memset(&p, 0, sizeof(p));
-        const int32_t channels = random_in(1, 12);
+        const int32_t multiplier = next_random() % 2u ? 1 : random_in(2, 4);
+        const int32_t channels = random_in(1, 12 / multiplier), out_c = channels * multiplier;
         p.input = (hil_shape4){1, random_in(1, 9), random_in(1, 9), channels};
-        p.filter = (hil_shape4){1, 3, 3, channels};
+        p.filter = (hil_shape4){1, 3, 3, out_c};
         p.stride_h = random_in(1, 3);
         p.stride_w = random_in(1, 3);
         p.dilation_h = p.dilation_w = 1;
@@ -375,9 +387,9 @@ static int check_depthwise(void)
             same = 1;
         }
         p.output = (hil_shape4){1, geometry(same, p.input.h, 3, p.stride_h, 1, &p.pad_h),
-                                geometry(same, p.input.w, 3, p.stride_w, 1, &p.pad_w), channels};
-        random_layer(&p, channels, 9);
-        memcpy(packed, filter, (size_t)channels * 9); /* each channel's 9 taps together */
+                                geometry(same, p.input.w, 3, p.stride_w, 1, &p.pad_w), out_c};
+        random_layer(&p, out_c, 9);
+        memcpy(packed, filter, (size_t)out_c * 9); /* each output channel's 9 taps together */
         random_input(p.input.h * p.input.w * channels);
         reference_conv(&p, 1);
         if (!run_case(&p, hil_depthwise_conv_3x3_s8, portable_depthwise_conv_3x3_s8, index)) {

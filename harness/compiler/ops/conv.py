@@ -1,4 +1,5 @@
-"""CONV_2D: the packed kernels (1x1, or im2col for any other ungrouped convolution), else the general one.
+"""CONV_2D: the packed kernels (1x1, the 3x3 depthwise kernel for one input channel, or im2col for any other
+ungrouped convolution), else the general one.
 
 The packed kernels take the filter and bias prepared here, at compile time: the filter packed in
 the order their inner loop reads it and the input zero point folded into the bias (see
@@ -243,7 +244,16 @@ def lower_conv(op: Operator, graph: Graph) -> KernelCall:
     shapes = {"input": in_shape, "filter": f_shape, "output": out_shape, **geometry}
     filters = filt.data.reshape(f_shape.n, -1)
     bias_values = None if quantization["bias"] is None else quantization["bias"].values
-    if f_shape.c == in_shape.c and packed_kernel_fits(filters, bias_values, list(quantization["shift"].values)):
+    fits = packed_kernel_fits(filters, bias_values, list(quantization["shift"].values))
+    if fits and in_shape.c == 1:
+        # Imported here: ops/depthwise.py imports this module's helpers.
+        from harness.compiler.ops.depthwise import is_3x3_kernel, kernel_3x3_call
+
+        if is_3x3_kernel(f_shape, geometry):
+            # A depthwise convolution whose multiplier is the output channels (the filter's OHWI
+            # order is each output channel's 9 taps together, as that kernel reads them).
+            return kernel_3x3_call(op, inp, out, shapes, filters, quantization, macs)
+    if f_shape.c == in_shape.c and fits:
         pixels = out_shape.h * out_shape.w * (out_shape.n if is_pointwise else 1)
         call = KernelCall(
             op,

@@ -1,4 +1,5 @@
-"""DEPTHWISE_CONV_2D: general kernel, or the 3x3 kernel for the common MobileNet-style layer.
+"""DEPTHWISE_CONV_2D: general kernel, or the 3x3 kernel for the common MobileNet-style layer (which also
+runs a 3x3 convolution with one input channel, see ops/conv.py).
 
 The 3x3 kernel takes its filter and bias prepared here (each channel's 9 taps together, the input
 zero point folded into the bias; see firmware_stub/kernels/hil_depthwise.h).
@@ -44,20 +45,46 @@ def depth_multiplier_of(op: Operator, inp: Tensor, filt: Tensor, out: Tensor) ->
     return out_channels // channels
 
 
-def is_3x3_kernel(f_shape: Shape4, depth_multiplier: int, geometry: dict) -> bool:
-    return (
-        (f_shape.h, f_shape.w) == (3, 3)
-        and depth_multiplier == 1
-        and (geometry["dilation_h"], geometry["dilation_w"]) == (1, 1)
-    )
+def is_3x3_kernel(f_shape: Shape4, geometry: dict) -> bool:
+    return (f_shape.h, f_shape.w) == (3, 3) and (geometry["dilation_h"], geometry["dilation_w"]) == (1, 1)
 
 
-def depthwise_3x3_band_scratch(call: KernelCall, rows: int) -> int:
+def kernel_3x3_band_scratch(call: KernelCall, rows: int) -> int:
     """hil_depthwise_conv_3x3_s8's scratch (hil_depthwise.h) for a call that writes `rows` output rows
-    (the whole layer: output.h): a row of accumulators, then one channel's window as int16."""
+    (the whole layer: output.h): a row of int32 accumulators, then the int16 window of a band of
+    output rows (all of them for depth multiplier 1, else 2), its rows an even number of values
+    apart for stride 1."""
     p = call.params
-    copy_h, copy_w = (rows - 1) * p["stride_h"] + 3, (p["output"].w - 1) * p["stride_w"] + 3
-    return 4 * p["output"].w + copy_h * copy_w * 2
+    out, stride_w = p["output"], p["stride_w"]
+    band = rows if out.c == p["input"].c else min(rows, 2)
+    copy_h = (band - 1) * p["stride_h"] + 3
+    copy_w = (out.w - 1) * stride_w + 3
+    pitch = copy_w + copy_w % 2 if stride_w == 1 else copy_w
+    return 4 * out.w + 2 * copy_h * pitch
+
+
+def kernel_3x3_call(op: Operator, inp: Tensor, out: Tensor, shapes: dict, filters, quantization: dict,
+                    macs: int) -> KernelCall:
+    """hil_depthwise_conv_3x3_s8 for a 3x3, dilation 1 filter given as (output channels, 9 taps); also
+    the kernel of a convolution with one input channel, a depthwise one whose multiplier is its outputs."""
+    in_shape, out_shape = shapes["input"], shapes["output"]
+    depth_multiplier = out_shape.c // in_shape.c
+    shapes = {**shapes, "filter": Shape4(1, 3, 3, out_shape.c)}
+    params = {**packed_params(op, shapes, inp, filters, filters.reshape(-1), quantization), "chunk_pixels": 0}
+    call = KernelCall(
+        op,
+        "hil_depthwise_conv_3x3_s8",
+        "hil_conv_packed_params",
+        params,
+        inputs=[inp.index],
+        outputs=[out.index],
+        macs=macs,
+        # hil_depthwise.h: with multiplier 1 a channel's outputs land on its own input, copied by
+        # then, when the output is a whole number of pixels away from the input (one image only)
+        in_place=InPlaceRule(min_tail=None, step=out_shape.c) if out_shape.n == 1 and depth_multiplier == 1 else None,
+        band_scratch=kernel_3x3_band_scratch,
+    )
+    return replace(call, scratch_bytes=kernel_3x3_band_scratch(call, out_shape.h))
 
 
 @lowering("DEPTHWISE_CONV_2D")
@@ -73,7 +100,7 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
         raise op_error(op, f"filter {filt.describe()} must be a constant 4-D (1, KH, KW, OC) tensor")
     if len(inp.shape) != 4 or len(out.shape) != 4:
         raise op_error(op, f"input {list(inp.shape)} and output {list(out.shape)} must be 4-D (NHWC)")
-    depth_multiplier = depth_multiplier_of(op, inp, filt, out)
+    depth_multiplier_of(op, inp, filt, out)  # the shapes fit together
     in_shape, out_shape, f_shape = shape4(op, inp), shape4(op, out), Shape4(*filt.shape)
     check_symmetric_filter(op, filt, FILTER_CHANNEL_AXIS, out_shape.c)
     geometry = spatial_geometry(op, op.options, in_shape, f_shape.h, f_shape.w, out_shape)
@@ -82,24 +109,9 @@ def lower_depthwise(op: Operator, graph: Graph) -> KernelCall:
     macs = out_shape.n * out_shape.h * out_shape.w * out_shape.c * f_shape.h * f_shape.w
     filters = filt.data.reshape(-1, out_shape.c).T  # (channels, taps)
     bias_values = None if quantization["bias"] is None else quantization["bias"].values
-    if is_3x3_kernel(f_shape, depth_multiplier, geometry) and packed_kernel_fits(
-        filters, bias_values, list(quantization["shift"].values)
-    ):
-        params = {**packed_params(op, shapes, inp, filters, filters.reshape(-1), quantization), "chunk_pixels": 0}
-        call = KernelCall(
-            op,
-            "hil_depthwise_conv_3x3_s8",
-            "hil_conv_packed_params",
-            params,
-            inputs=[inp.index],
-            outputs=[out.index],
-            macs=macs,
-            # hil_depthwise.h: a channel's outputs land on its own input, copied by then, when the
-            # output is a whole number of pixels away from the input (one image only)
-            in_place=InPlaceRule(min_tail=None, step=out_shape.c) if out_shape.n == 1 else None,
-            band_scratch=depthwise_3x3_band_scratch,
-        )
-        return replace(call, scratch_bytes=depthwise_3x3_band_scratch(call, out_shape.h))
+    shifts = list(quantization["shift"].values)
+    if is_3x3_kernel(f_shape, geometry) and packed_kernel_fits(filters, bias_values, shifts):
+        return kernel_3x3_call(op, inp, out, shapes, filters, quantization, macs)
     params = {
         **shapes,
         **quantization,
