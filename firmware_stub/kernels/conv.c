@@ -195,13 +195,45 @@ static void widen_pair(const int8_t *a, const int8_t *b, int32_t k, uint32_t *wi
     }
 }
 
-/* `words` words of the packed filter (4 taps of one channel each), each as SXTB16 and SXTB16 ROR 8. */
+/*
+ * `words` words of the packed filter (4 taps of one channel each, 4-byte aligned), each as SXTB16
+ * and SXTB16 ROR 8. Paid per channel pair and chunk, so two words a pass: LDRD, four SXTB16, two
+ * STRD (9 instructions where GCC's one word a pass takes 14).
+ */
 static void widen_filter(const int8_t *filter, int32_t words, uint32_t *widened)
 {
-    for (int32_t i = 0; i < words; ++i) {
-        const uint32_t word = hil_read_u32(filter + 4 * i);
-        widened[2 * i] = hil_sxtb16(word);
-        widened[2 * i + 1] = hil_sxtb16_ror8(word);
+    const uint32_t *in = (const uint32_t *)__builtin_assume_aligned(filter, 4);
+    const uint32_t *const pairs_end = in + (words & ~1);
+#if HIL_DSP_INSTRUCTIONS
+    uint32_t a, b, a_odd, b_odd;
+    __asm__ volatile("cmp    %[in], %[end]\n\t"
+                     "beq    2f\n\t"
+                     "1:\n\t"
+                     "ldrd   %[a], %[b], [%[in]], #8\n\t"
+                     "sxtb16 %[ao], %[a], ror #8\n\t"
+                     "sxtb16 %[a], %[a]\n\t"
+                     "sxtb16 %[bo], %[b], ror #8\n\t"
+                     "sxtb16 %[b], %[b]\n\t"
+                     "strd   %[a], %[ao], [%[out]], #8\n\t"
+                     "strd   %[b], %[bo], [%[out]], #8\n\t"
+                     "cmp    %[in], %[end]\n\t"
+                     "bne    1b\n\t"
+                     "2:\n\t"
+                     : [in] "+r"(in), [out] "+r"(widened), [a] "=&r"(a), [b] "=&r"(b), [ao] "=&r"(a_odd),
+                       [bo] "=&r"(b_odd)
+                     : [end] "r"(pairs_end)
+                     : "cc", "memory");
+#else
+    for (; in != pairs_end; in += 2, widened += 4) {
+        widened[0] = hil_sxtb16(in[0]);
+        widened[1] = hil_sxtb16_ror8(in[0]);
+        widened[2] = hil_sxtb16(in[1]);
+        widened[3] = hil_sxtb16_ror8(in[1]);
+    }
+#endif
+    if (words & 1) {
+        widened[0] = hil_sxtb16(in[0]);
+        widened[1] = hil_sxtb16_ror8(in[0]);
     }
 }
 
