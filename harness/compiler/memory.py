@@ -25,6 +25,10 @@ SMALLER_CHUNKS = (56, 48, 40, 32, 28, 24, 20, 16)
 SPEED_SLACK = 1 / 16
 # Rows a stream's stage computes per step, tried within that slack, most first (1 is the smallest).
 STREAM_BATCHES = (4, 2)
+# To take more rows per step, a stream's conv stages may take a chunk down to these: a kernel call
+# costs more than a smaller chunk (the shared model: a depthwise stage at 2 rows a step instead of
+# 1 saves 0.26 M instructions; its pointwise stage at 32 pixels a chunk instead of 64 costs 0.15 M).
+STREAM_CHUNK_CAPS = (48, 40, 32)
 
 
 @dataclass
@@ -162,24 +166,45 @@ def _without_needless_streams(graph: Graph, calls: list[KernelCall], layout: Lay
     return layout
 
 
-def _faster_within(graph: Graph, calls: list[KernelCall], layout: Layout, budget: int) -> Layout:
-    """Within `budget`: each stream's stages with the most rows per step (fewer kernel calls; the
-    stages with the most MACs first), then each shrunk
-    chunk back to the largest, the layers with the most MACs first (they gain the most)."""
-    streams = list(layout.streams)
-    for index, stream in enumerate(streams):
-        for stage in sorted(range(len(stream.calls)), key=lambda stage: -stream.calls[stage].macs):
+def _fit_longer_steps(graph: Graph, calls: list[KernelCall], streams: list[Stream], index: int, stage: int,
+                      rows: int, budget: int) -> tuple[list[KernelCall], list[Stream]] | None:
+    """Stream `index` with `rows` rows per step at `stage`, its conv stages' chunks as they are or
+    capped (STREAM_CHUNK_CAPS), whichever first keeps the arena within `budget`; None if none does."""
+    stream = streams[index]
+    batches = stream.batches[:stage] + (rows,) + stream.batches[stage + 1:]
+    for cap in (None, *STREAM_CHUNK_CAPS):
+        trial_calls = list(calls)
+        for layer in stream.layers:
+            if cap is not None and trial_calls[layer].params.get("chunk_pixels", 0) > cap:
+                trial_calls[layer] = with_chunk(trial_calls[layer], cap)
+        longer = schedule(stream.first_layer, tuple(trial_calls[layer] for layer in stream.layers), batches)
+        check(longer)
+        trial_streams = streams[:index] + [longer] + streams[index + 1:]
+        if plan_for(graph, trial_calls, trial_streams).arena_size <= budget:
+            return trial_calls, trial_streams
+    return None
+
+
+def _longer_stream_steps(graph: Graph, layout: Layout, budget: int) -> Layout:
+    """Within `budget`, each stream's stages with the most rows per step (fewer kernel calls), the
+    last stage first: its batch sets how many rows the stages before it make per step."""
+    calls, streams = list(layout.calls), list(layout.streams)
+    for index, stream in enumerate(layout.streams):
+        for stage in reversed(range(len(stream.calls))):
             for rows in STREAM_BATCHES:
-                batches = streams[index].batches[:stage] + (rows,) + streams[index].batches[stage + 1:]
-                longer = schedule(stream.first_layer, stream.calls, batches)
-                check(longer)
-                trial = streams[:index] + [longer] + streams[index + 1:]
-                if plan_for(graph, layout.calls, trial).arena_size <= budget:
-                    streams = trial
+                fitted = _fit_longer_steps(graph, calls, streams, index, stage, rows, budget)
+                if fitted is not None:
+                    calls, streams = fitted
                     break
-    layout = Layout(layout.calls, streams, plan_for(graph, layout.calls, streams))
+    return Layout(calls, streams, plan_for(graph, calls, streams))
+
+
+def _larger_chunks(graph: Graph, calls: list[KernelCall], layout: Layout, budget: int) -> Layout:
+    """Within `budget`, each shrunk chunk of a layer run whole back to the largest, the layers with
+    the most MACs first (they gain the most)."""
     current = list(layout.calls)
-    for layer in sorted(range(len(calls)), key=lambda layer: -calls[layer].macs):
+    streamed = {layer for stream in layout.streams for layer in stream.layers}
+    for layer in sorted(set(range(len(calls))) - streamed, key=lambda layer: -calls[layer].macs):
         fastest = calls[layer].params.get("chunk_pixels", 0)
         if current[layer].params.get("chunk_pixels", 0) == fastest:
             continue
@@ -196,4 +221,4 @@ def smallest_layout(graph: Graph, calls: list[KernelCall]) -> Layout:
     that costs less than SPEED_SLACK of the arena."""
     smallest = _without_needless_streams(graph, calls, _with_smaller_chunks(graph, _with_streams(graph, calls)))
     budget = int(smallest.plan.arena_size * (1 + SPEED_SLACK))
-    return _faster_within(graph, calls, smallest, budget)
+    return _larger_chunks(graph, calls, _longer_stream_steps(graph, smallest, budget), budget)
