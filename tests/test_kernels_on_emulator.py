@@ -41,9 +41,12 @@ PORTABLE_FLAGS = (
     "-Dhil_conv_check_arguments=portable_conv_check_arguments",
     "-Dhil_conv_s8=portable_conv_s8",
     "-Dhil_conv_1x1_s8=portable_conv_1x1_s8",
+    "-Dhil_conv_1x1_s8_scratch_bytes=portable_conv_1x1_s8_scratch_bytes",
     "-Dhil_conv_im2col_s8=portable_conv_im2col_s8",
+    "-Dhil_conv_im2col_s8_scratch_bytes=portable_conv_im2col_s8_scratch_bytes",
     "-Dhil_depthwise_conv_s8=portable_depthwise_conv_s8",
     "-Dhil_depthwise_conv_3x3_s8=portable_depthwise_conv_3x3_s8",
+    "-Dhil_depthwise_conv_3x3_s8_scratch_bytes=portable_depthwise_conv_3x3_s8_scratch_bytes",
 )
 TIMEOUT_S = 300
 

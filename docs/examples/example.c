@@ -203,7 +203,7 @@ static const hil_stream_step example_stream01_steps[8] = {
     {0u, 1u, 0u}, {1u, 1u, 0u}, {0u, 1u, 1u}, {1u, 1u, 0u}, {0u, 1u, 2u}, {1u, 1u, 0u},
     {0u, 1u, 3u}, {1u, 1u, 0u},
 };
-static const hil_stream example_stream01 = {176u, 96u, 2u, example_stream01_stages, 8u, example_stream01_steps};
+static const hil_stream example_stream01 = {176u, 96u, 80u, 2u, example_stream01_stages, 8u, example_stream01_steps};
 
 static hil_status example_layer(uint32_t layer, uint8_t *arena, const hil_observer *observer, uint32_t *failed_layer)
 {
@@ -211,7 +211,7 @@ static hil_status example_layer(uint32_t layer, uint8_t *arena, const hil_observ
     (void)failed_layer;
     switch (layer) {
     case 0u:
-        return hil_depthwise_conv_3x3_s8(&example_op00_conv_2d_params, (const int8_t *)(arena + 96u), (int8_t *)(arena + 176u), (void *)(arena + 0u));
+        return hil_depthwise_conv_3x3_s8(&example_op00_conv_2d_params, (const int8_t *)(arena + 96u), (int8_t *)(arena + 176u), (void *)(arena + 0u), 82u);
     case 1u:
         return hil_stream_run(&example_stream01, arena, observer, failed_layer);
     case 3u:

@@ -399,11 +399,20 @@ static void conv_chunk(const hil_conv_packed_params *p, const int8_t *rows, size
 #endif
 }
 
-hil_status hil_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch)
+size_t hil_conv_1x1_s8_scratch_bytes(const hil_conv_packed_params *p)
+{
+    return chunk_scratch_bytes(round_up_4(p->input.c), chunk_for(p, p->output.n * p->output.h * p->output.w));
+}
+
+hil_status hil_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch,
+                           size_t scratch_bytes)
 {
     const hil_status status = check_packed(p, input, output, scratch);
     if (status != HIL_OK) {
         return status;
+    }
+    if (scratch_bytes < hil_conv_1x1_s8_scratch_bytes(p)) {
+        return HIL_ERROR_ARGUMENT;
     }
     if (p->filter.h != 1 || p->filter.w != 1 || p->stride_h != 1 || p->stride_w != 1 ||
         p->pad_h != 0 || p->pad_w != 0 || p->input.h != p->output.h || p->input.w != p->output.w) {
@@ -469,11 +478,22 @@ static void gather_taps(const hil_conv_packed_params *p, const int8_t *input, in
     }
 }
 
-hil_status hil_conv_im2col_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch)
+size_t hil_conv_im2col_s8_scratch_bytes(const hil_conv_packed_params *p)
+{
+    const int32_t k4 = round_up_4(p->filter.h * p->filter.w * p->filter.c);
+    const int32_t chunk = chunk_for(p, p->output.h * p->output.w);
+    return chunk_scratch_bytes(k4, chunk) + (size_t)chunk * k4; /* then the gathered taps */
+}
+
+hil_status hil_conv_im2col_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch,
+                              size_t scratch_bytes)
 {
     const hil_status status = check_packed(p, input, output, scratch);
     if (status != HIL_OK) {
         return status;
+    }
+    if (scratch_bytes < hil_conv_im2col_s8_scratch_bytes(p)) {
+        return HIL_ERROR_ARGUMENT;
     }
     const hil_shape4 out = p->output;
     const int32_t pixels = out.h * out.w;

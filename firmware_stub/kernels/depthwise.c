@@ -351,12 +351,23 @@ static void requantize_row_general(const channel_output *co, const int32_t *acc,
     requantize_row(co, acc, outputs, out, stride, 0);
 }
 
+size_t hil_depthwise_conv_3x3_s8_scratch_bytes(const hil_conv_packed_params *p)
+{
+    const hil_shape4 out = p->output;
+    const int32_t copy_h = window_extent(band_rows(out.h, out.c / p->input.c), p->stride_h);
+    const int32_t copy_w = window_extent(out.w, p->stride_w);
+    return (size_t)4 * out.w + (size_t)2 * copy_h * copy_pitch(copy_w, p->stride_w);
+}
+
 hil_status hil_depthwise_conv_3x3_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output,
-                                     void *scratch)
+                                     void *scratch, size_t scratch_bytes)
 {
     const hil_status status = check_depthwise_3x3(p, input, output, scratch);
     if (status != HIL_OK) {
         return status;
+    }
+    if (scratch_bytes < hil_depthwise_conv_3x3_s8_scratch_bytes(p)) {
+        return HIL_ERROR_ARGUMENT;
     }
     const hil_shape4 in = p->input, out = p->output;
     const int32_t multiplier = out.c / in.c, stride_h = p->stride_h, stride_w = p->stride_w;

@@ -35,12 +35,15 @@
  *   SMLAD for 16 MACs, no offset, no bounds. The pair's accumulators for the chunk are then
  *   requantized channel by channel (SMMULR, SUB, ASR, ADD, SSAT: hil_fixedpoint.h). The portable
  *   path reads the same packed filter with scalar MACs, chunk by chunk, channel by channel.
- *   Scratch, 4-byte aligned (the compiler's packed_scratch_bytes): 8 * P bytes of accumulators,
+ *   Scratch, 4-byte aligned (..._scratch_bytes below; the compiler's packed_band_scratch states the
+ *   same rule): 8 * P bytes of accumulators,
  *   4 * K4 bytes for a channel pair's widened filter, 2 * P * K4 bytes of widened taps; im2col
  *   then P * K4 bytes of gathered taps.
  */
 #ifndef HIL_CONV_H
 #define HIL_CONV_H
+
+#include <stddef.h>
 
 #include "hil_fixedpoint.h"
 #include "hil_types.h"
@@ -107,20 +110,26 @@ hil_status hil_conv_s8(const hil_conv_params *p, const int8_t *input, int8_t *ou
 
 /*
  * Pointwise: 1x1 filter, stride 1, no padding, no groups (a matrix product per pixel; K = input.c).
- * Scratch: 8 * P + 4 * K4 + 2 * P * K4 bytes (see above).
+ * Scratch: 8 * P + 4 * K4 + 2 * P * K4 bytes (see above), as hil_conv_1x1_s8_scratch_bytes says; the
+ * kernel takes it with its size and refuses (HIL_ERROR_ARGUMENT) a smaller one.
  * In place: the output may share bytes with the input when input == output + tail, tail >= 0 and
  * tail >= (output bytes - input bytes): each chunk's taps are in the scratch before any of its
  * outputs is written, and a chunk's outputs end before the first input pixel of the next chunk.
  */
-hil_status hil_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch);
+size_t hil_conv_1x1_s8_scratch_bytes(const hil_conv_packed_params *p);
+hil_status hil_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch,
+                           size_t scratch_bytes);
 
 /*
  * No groups, any filter size, stride, dilation and padding: each output pixel's receptive field
  * is gathered (im2col: K taps in OHWI order, padding taps = input_zero_point) and multiplied
  * like a pointwise pixel of K channels. (A 3x3 convolution with one input channel, the first
  * layer of an audio CNN, runs as a depthwise one instead: hil_depthwise.h.)
- * Scratch: 8 * P + 4 * K4 + 3 * P * K4 bytes (see above).
+ * Scratch: 8 * P + 4 * K4 + 3 * P * K4 bytes (see above), as hil_conv_im2col_s8_scratch_bytes says;
+ * taken with its size, a smaller one refused.
  */
-hil_status hil_conv_im2col_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch);
+size_t hil_conv_im2col_s8_scratch_bytes(const hil_conv_packed_params *p);
+hil_status hil_conv_im2col_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch,
+                              size_t scratch_bytes);
 
 #endif /* HIL_CONV_H */

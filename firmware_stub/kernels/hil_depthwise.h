@@ -43,7 +43,9 @@ hil_status hil_depthwise_conv_s8(const hil_conv_params *p, const int8_t *input, 
  * outputs per pass: per filter row, one LDRD (stride 1) or three LDR (stride 2) of int16 pairs,
  * two SMLAD and two SMLABT/SMLATB for the two outputs' three taps; the filter stays in registers
  * for the whole row. Scalar MACs on the portable path.
- * Scratch: 4 * output.w bytes (one row of accumulators), then the copy: H rows of P int16, with
+ * Scratch (hil_depthwise_conv_3x3_s8_scratch_bytes; taken with its size, a smaller one refused; the
+ * compiler's kernel_3x3_band_scratch states the same rule): 4 * output.w bytes (one row of
+ * accumulators), then the copy: H rows of P int16, with
  * H = (B - 1) * stride_h + 3, W = (output.w - 1) * stride_w + 3 and the pitch P = W rounded up to
  * even for stride_w 1 (the rows' word pairs are read with LDRD), else W; 4-byte aligned:
  * 4 * output.w + 2 * H * P bytes.
@@ -51,7 +53,8 @@ hil_status hil_depthwise_conv_s8(const hil_conv_params *p, const int8_t *input, 
  * channels, so a channel's outputs land only on that channel's input bytes, which are in the copy
  * by then.
  */
+size_t hil_depthwise_conv_3x3_s8_scratch_bytes(const hil_conv_packed_params *p);
 hil_status hil_depthwise_conv_3x3_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output,
-                                     void *scratch);
+                                     void *scratch, size_t scratch_bytes);
 
 #endif /* HIL_DEPTHWISE_H */

@@ -24,7 +24,7 @@
 #define HIL_STREAM_MAX_STAGES 16u
 
 typedef hil_status (*hil_band_kernel)(const hil_conv_packed_params *p, const int8_t *input, int8_t *output,
-                                      void *scratch);
+                                      void *scratch, size_t scratch_bytes);
 
 typedef struct {
     hil_band_kernel kernel;
@@ -42,6 +42,7 @@ typedef struct {
 typedef struct {
     uint32_t input_offset;                /* arena offset of the stream's input, a whole tensor */
     uint32_t scratch_offset;              /* one scratch, as large as the largest step needs */
+    uint32_t scratch_bytes;
     uint32_t stage_count;                 /* at most HIL_STREAM_MAX_STAGES */
     const hil_stream_stage *stages;
     uint32_t step_count;

@@ -45,7 +45,8 @@ hil_status hil_stream_run(const hil_stream *stream, uint8_t *arena, const hil_ob
         int8_t *const output = (int8_t *)(band + (hi[step.stage] - lo[step.stage]) * out_row);
         input += (uint32_t)(window_lo - (int32_t)input_lo) * row_bytes(&p->input);
         hil_observe_before(observer, stage->layer);
-        const hil_status status = stage->kernel(&band_params, input, output, arena + stream->scratch_offset);
+        const hil_status status = stage->kernel(&band_params, input, output, arena + stream->scratch_offset,
+                                                stream->scratch_bytes);
         hil_observe_after(observer, stage->layer, (uint32_t)first * out_row, (const uint8_t *)output,
                           step.count * out_row);
         if (status != HIL_OK) {

@@ -140,15 +140,15 @@ class _Emitter:
         self.lines += [
             "};",
             f"static const hil_stream {prefix} = {{{input_offset}u, {self.plan.offset_of(stream.scratch_name)}u, "
-            f"{stages}u, {prefix}_stages, {len(stream.steps)}u, {prefix}_steps}};",
+            f"{stream.scratch_bytes}u, {stages}u, {prefix}_stages, {len(stream.steps)}u, {prefix}_steps}};",
         ]
 
     def layer_call(self, call: KernelCall) -> str:
         args = [f"&{self.name}_{layer_name(call)}_params"]
         args += [self.pointer(t, writable=False) for t in call.inputs]
         args += [self.pointer(t, writable=True) for t in call.outputs]
-        if call.scratch_bytes:
-            args.append(f"(void *)(arena + {self.plan.offset_of(scratch_name(call))}u)")
+        if call.scratch_bytes:  # with its size: the kernel checks it against its own rule (..._scratch_bytes)
+            args += [f"(void *)(arena + {self.plan.offset_of(scratch_name(call))}u)", f"{call.scratch_bytes}u"]
         return f"{call.function}({', '.join(args)})"
 
     def invoke(self) -> None:

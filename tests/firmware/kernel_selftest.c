@@ -30,11 +30,12 @@
 #endif
 
 /* The portable builds of the same kernels (see tests/test_kernels_on_emulator.py). */
-hil_status portable_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch);
+hil_status portable_conv_1x1_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output, void *scratch,
+                                 size_t scratch_bytes);
 hil_status portable_conv_im2col_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output,
-                                   void *scratch);
+                                   void *scratch, size_t scratch_bytes);
 hil_status portable_depthwise_conv_3x3_s8(const hil_conv_packed_params *p, const int8_t *input, int8_t *output,
-                                          void *scratch);
+                                          void *scratch, size_t scratch_bytes);
 
 #define INSTRUCTION_CHECKS 20000
 #define REQUANTIZE_CHECKS 50000
@@ -190,7 +191,7 @@ static int8_t expected[MAX_ELEMENTS], dsp_output[MAX_ELEMENTS], portable_output[
 static uint8_t scratch[SCRATCH_BYTES] __attribute__((aligned(16)));
 
 typedef hil_status (*packed_kernel)(const hil_conv_packed_params *p, const int8_t *input, int8_t *output,
-                                    void *scratch);
+                                    void *scratch, size_t scratch_bytes);
 
 /* TFLite's output size and leading padding for SAME (same = 1) or VALID; 0 when VALID does not fit. */
 static int32_t geometry(int same, int32_t image, int32_t filter_size, int32_t stride, int32_t dilation,
@@ -296,8 +297,8 @@ static int run_case(const hil_conv_packed_params *p, packed_kernel dsp, packed_k
     const int32_t count = p->output.h * p->output.w * p->output.c;
     memset(dsp_output, 0x55, sizeof(dsp_output));
     memset(portable_output, 0x55, sizeof(portable_output));
-    const hil_status dsp_status = dsp(p, input, dsp_output, scratch);
-    const hil_status portable_status = portable(p, input, portable_output, scratch);
+    const hil_status dsp_status = dsp(p, input, dsp_output, scratch, sizeof(scratch));
+    const hil_status portable_status = portable(p, input, portable_output, scratch, sizeof(scratch));
     if (dsp_status != HIL_OK || portable_status != HIL_OK) {
         console_number("kernel refused case ", index);
         return 0;
