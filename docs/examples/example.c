@@ -196,24 +196,22 @@ static const hil_quantize_params example_op06_dequantize_params = {
 
 /* Layers 1..2 as a stream: 8 steps (hil compile --plan prints them). */
 static const hil_stream_stage example_stream01_stages[2] = {
-    {hil_depthwise_conv_3x3_s8, &example_op01_depthwise_conv_2d_params, 1u, 224u},
-    {hil_conv_1x1_s8, &example_op02_conv_2d_params, 2u, 0u},
+    {hil_depthwise_conv_3x3_s8, &example_op01_depthwise_conv_2d_params, 224u},
+    {hil_conv_1x1_s8, &example_op02_conv_2d_params, 0u},
 };
 static const hil_stream_step example_stream01_steps[8] = {
-    {0u, 1u, 0u}, {1u, 1u, 0u}, {0u, 1u, 1u}, {1u, 1u, 0u}, {0u, 1u, 2u}, {1u, 1u, 0u},
-    {0u, 1u, 3u}, {1u, 1u, 0u},
+    {0u, 1u, 0u}, {1u, 1u, 0u}, {0u, 1u, 1u}, {1u, 1u, 0u}, {0u, 1u, 1u}, {1u, 1u, 0u},
+    {0u, 1u, 1u}, {1u, 1u, 0u},
 };
-static const hil_stream example_stream01 = {176u, 96u, 80u, 2u, example_stream01_stages, 8u, example_stream01_steps};
+static const hil_stream example_stream01 = {1u, 176u, 96u, 80u, 2u, example_stream01_stages, 8u, example_stream01_steps};
+static const hil_stream *const example_streams[1] = {&example_stream01};
 
-static hil_status example_layer(uint32_t layer, uint8_t *arena, const hil_observer *observer, uint32_t *failed_layer)
+static hil_status example_layer(uint32_t layer, uint8_t *arena)
 {
-    (void)observer; /* a stream reports its bands; other layers are reported by hil_run_layers */
-    (void)failed_layer;
+    (void)arena; /* a model whose every layer is in a stream has no case here */
     switch (layer) {
     case 0u:
         return hil_depthwise_conv_3x3_s8(&example_op00_conv_2d_params, (const int8_t *)(arena + 96u), (int8_t *)(arena + 176u), (void *)(arena + 0u), 82u);
-    case 1u:
-        return hil_stream_run(&example_stream01, arena, observer, failed_layer);
     case 3u:
         return hil_mean_s8(&example_op03_mean_params, (const int8_t *)(arena + 0u), (int8_t *)(arena + 96u));
     case 4u:
@@ -233,13 +231,13 @@ static hil_status example_invoke(const hil_observer *observer, uint32_t *failed_
 }
 
 static const hil_layer_info example_layers[7] = {
-    {"op00_conv_2d", 176u, 48u, 0u},
-    {"op01_depthwise_conv_2d", 0u, 48u, 2u},
-    {"op02_conv_2d", 0u, 96u, 0u},
-    {"op03_mean", 96u, 8u, 0u},
-    {"op04_fully_connected", 0u, 3u, 0u},
-    {"op05_softmax", 16u, 3u, 0u},
-    {"op06_dequantize", 0u, 12u, 0u},
+    {176u, 48u}, /* op00_conv_2d */
+    {0u, 48u}, /* op01_depthwise_conv_2d */
+    {0u, 96u}, /* op02_conv_2d */
+    {96u, 8u}, /* op03_mean */
+    {0u, 3u}, /* op04_fully_connected */
+    {16u, 3u}, /* op05_softmax */
+    {0u, 12u}, /* op06_dequantize */
 };
 
 const hil_model example_model = {
@@ -250,5 +248,7 @@ const hil_model example_model = {
     .output = {HIL_DTYPE_FLOAT32, 2u, {1, 3, 0, 0, 0, 0}, 12u, 0u, 0.0f, 0},
     .layer_count = 7u,
     .layers = example_layers,
+    .stream_count = 1u,
+    .streams = example_streams,
     .invoke = example_invoke,
 };

@@ -31,12 +31,10 @@ typedef struct {
     int32_t zero_point;
 } hil_tensor_info;
 
-/* What the device needs of a layer; its operator and MACs stay with the harness (the compile). */
+/* What the device needs of a layer; its name, operator and MACs stay with the harness (the compile). */
 typedef struct {
-    const char *name;      /* e.g. "op03_conv_2d", for error messages */
     uint32_t output_offset; /* where a layer run whole leaves its output (a streamed one has no such place) */
     uint32_t output_bytes;
-    uint32_t stream_layers; /* on the first layer of a stream (hil_stream.h): the layers it runs; else 0 */
 } hil_layer_info;
 
 /* Called around every layer: timing runs read a counter here, debug builds copy tensors out. */
@@ -49,9 +47,10 @@ typedef struct {
     void *context;
 } hil_observer;
 
-/* Runs one layer (a stream's first layer: the whole stream) on the arena; generated per model. */
-typedef hil_status (*hil_layer_runner)(uint32_t layer, uint8_t *arena, const hil_observer *observer,
-                                       uint32_t *failed_layer);
+/* Runs one layer run whole on the arena; generated per model (a switch of kernel calls). */
+typedef hil_status (*hil_layer_runner)(uint32_t layer, uint8_t *arena);
+
+struct hil_stream; /* hil_stream.h */
 
 /* The model's name is the prefix of its symbols; the firmware does not need it as a string. */
 typedef struct {
@@ -62,12 +61,14 @@ typedef struct {
     hil_tensor_info output;
     uint32_t layer_count;
     const hil_layer_info *layers;
+    uint32_t stream_count;
+    const struct hil_stream *const *streams; /* in layer order; each runs its layers in place of them */
     /* Runs every layer in order; on failure returns the status and the failing layer. */
     hil_status (*invoke)(const hil_observer *observer, uint32_t *failed_layer);
 } hil_model;
 
-/* The generated invoke: every layer of `model` in order through `run`, with the observer's calls
- * around each layer run whole (a stream makes its own, band by band). */
+/* The generated invoke: every layer of `model` in order, through `run` with the observer's calls
+ * around it, or through its stream (hil_stream_run, which makes them band by band). */
 hil_status hil_run_layers(const hil_model *model, hil_layer_runner run, const hil_observer *observer,
                           uint32_t *failed_layer);
 

@@ -9,7 +9,7 @@
  * its arithmetic is the kernel's own, so a stream's outputs are its layers' outputs.
  *
  * The compiler writes the schedule; this runs it as given. Step s of stage i: the band drops its
- * rows below `keep` (the rows still kept move to the band's start), then computes `count` rows
+ * first `drop` rows (the rows still kept move to the band's start), then computes `count` rows
  * after the last one computed, reading the input rows they need from stage i - 1's band (stage 0:
  * the stream's input, a whole tensor), and writing them after the rows kept (the last stage: into
  * its whole output tensor). The compiler proves every read finds its rows and every write fits.
@@ -29,17 +29,17 @@ typedef hil_status (*hil_band_kernel)(const hil_conv_packed_params *p, const int
 typedef struct {
     hil_band_kernel kernel;
     const hil_conv_packed_params *params; /* the layer's own, for the whole tensors */
-    uint32_t layer;
     uint32_t output_offset;               /* arena offset of its band (the last stage: of its output) */
 } hil_stream_stage;
 
 typedef struct {
     uint8_t stage;
     uint8_t count;
-    uint16_t keep;
+    uint8_t drop;                         /* rows the band drops first (the compiler keeps it below 256) */
 } hil_stream_step;
 
-typedef struct {
+typedef struct hil_stream {
+    uint32_t first_layer;                 /* stage i is layer first_layer + i */
     uint32_t input_offset;                /* arena offset of the stream's input, a whole tensor */
     uint32_t scratch_offset;              /* one scratch, as large as the largest step needs */
     uint32_t scratch_bytes;

@@ -17,13 +17,13 @@ hil_status hil_stream_run(const hil_stream *stream, uint8_t *arena, const hil_ob
     for (uint32_t s = 0; s < stream->step_count; ++s) {
         const hil_stream_step step = stream->steps[s];
         const hil_stream_stage *stage = &stream->stages[step.stage];
+        const uint32_t layer = stream->first_layer + step.stage;
         const hil_conv_packed_params *p = stage->params;
         uint8_t *const band = arena + stage->output_offset;
         const uint32_t out_row = row_bytes(&p->output);
-        if (step.keep > lo[step.stage]) {
-            const uint32_t dropped = step.keep - lo[step.stage];
-            memmove(band, band + dropped * out_row, (hi[step.stage] - step.keep) * out_row);
-            lo[step.stage] = step.keep;
+        if (step.drop != 0u) {
+            lo[step.stage] += step.drop;
+            memmove(band, band + step.drop * out_row, (hi[step.stage] - lo[step.stage]) * out_row);
         }
         /* The input rows the step's output rows read, inside the image (stream.py's input_window). */
         const int32_t first = (int32_t)hi[step.stage];
@@ -44,14 +44,14 @@ hil_status hil_stream_run(const hil_stream *stream, uint8_t *arena, const hil_ob
         band_params.pad_h = window_lo - top;
         int8_t *const output = (int8_t *)(band + (hi[step.stage] - lo[step.stage]) * out_row);
         input += (uint32_t)(window_lo - (int32_t)input_lo) * row_bytes(&p->input);
-        hil_observe_before(observer, stage->layer);
+        hil_observe_before(observer, layer);
         const hil_status status = stage->kernel(&band_params, input, output, arena + stream->scratch_offset,
                                                 stream->scratch_bytes);
-        hil_observe_after(observer, stage->layer, (uint32_t)first * out_row, (const uint8_t *)output,
+        hil_observe_after(observer, layer, (uint32_t)first * out_row, (const uint8_t *)output,
                           step.count * out_row);
         if (status != HIL_OK) {
             if (failed_layer != 0) {
-                *failed_layer = stage->layer;
+                *failed_layer = layer;
             }
             return status;
         }

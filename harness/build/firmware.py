@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from harness.build.sources import FIRMWARE_CFLAGS, kernel_cflags, kernel_sources
+from harness.build.sources import FIRMWARE_CFLAGS, MODEL_CFLAGS, kernel_cflags, kernel_sources
 from harness.cache import cached_entry
 from harness.compiler import CompiledModel
 from harness.compiler.codegen import c_string
@@ -129,7 +129,7 @@ def build_id(target: Target) -> str:
 
 def _build_key(model: CompiledModel, target: Target, identity: str, inputs: list[Path]) -> str:
     digest = hashlib.sha256()
-    for part in (BUILD_RECIPE, target.id, identity, *target.ldflags, *(sorted(model.files.items()))):
+    for part in (BUILD_RECIPE, target.id, identity, *target.ldflags, *MODEL_CFLAGS, *(sorted(model.files.items()))):
         digest.update(repr(part).encode())
     for path in inputs:
         digest.update(str(path.relative_to(FIRMWARE_DIR)).encode() + b"\0" + path.read_bytes())
@@ -172,10 +172,11 @@ def build_firmware(model: CompiledModel, target: Target) -> FirmwareImage:
         # Commands run inside the staging folder with relative outputs, so the map names
         # objects/<owner>__<stem>.o whatever the folder is called once published.
         (staging / OBJECTS_DIR).mkdir()
-        units = [*sources, staging / f"{model.name}.c"]
+        model_source = staging / f"{model.name}.c"
+        units = [*sources, model_source]
         objects = [f"{OBJECTS_DIR}/{object_name(source)}" for source in units]
-        compiles = [[compiler, *compile_flags, *kernel_cflags(source), "-c", str(source), "-o", obj]
-                    for source, obj in zip(units, objects)]
+        compiles = [[compiler, *compile_flags, *(MODEL_CFLAGS if source == model_source else kernel_cflags(source)),
+                     "-c", str(source), "-o", obj] for source, obj in zip(units, objects)]
         link = [compiler, *build_flags(target), *objects, "-o", IMAGE_NAME, f"-Wl,-Map={MAP_NAME}"]
         if linker_scripts:  # -L: where the board's script finds the shared ones it INCLUDEs
             link += [f"-T{linker_scripts[0]}", *(f"-L{folder}" for folder in folders[1:]), "-Wl,--gc-sections"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -113,7 +114,11 @@ class HostEngine:
         except subprocess.TimeoutExpired:
             raise HilError(f"the host engine did not finish {count} inputs in {RUN_TIMEOUT_S} s") from None
         if result.returncode != 0:
-            raise HilError(f"the host engine failed: {result.stderr.decode(errors='replace').strip()}")
+            message = result.stderr.decode(errors="replace").strip()
+            failed = re.match(r"layer (\d+) failed", message)
+            if failed and int(failed[1]) < len(self.model.calls):  # the engine knows layers by index only
+                message += f" (layer {failed[1]} is {self.model.describe_layer(int(failed[1]))})"
+            raise HilError(f"the host engine failed: {message}")
         layer_tensors = [graph.tensor(call.outputs[0]) for call in self.model.calls] if layers else []
         record = sum(t.nbytes for t in layer_tensors) + out_tensor.nbytes
         if len(result.stdout) != record * count:

@@ -23,9 +23,14 @@ FIRMWARE_CFLAGS = (*ENGINE_CFLAGS, "-ffunction-sections", "-fdata-sections")
 HOST_ENGINE_CFLAGS = (*ENGINE_CFLAGS, "-DHIL_DSP_EMULATE=1")
 PORTABLE_KERNEL_CFLAGS = ENGINE_CFLAGS
 # Kernels of operators that are a sliver of a model's instructions (MEAN, SOFTMAX, FULLY_CONNECTED,
-# QUANTIZE/DEQUANTIZE, data movement: under 1 % of the shared model's) are built for size: their
-# bytes are flash on every device, their speed hardly shows. The convolutions stay at -O2.
-SIZE_OPTIMISED_KERNELS = frozenset({"data.c", "fully_connected.c", "mean.c", "quantize.c", "softmax.c"})
+# QUANTIZE/DEQUANTIZE, data movement: under 1 % of the shared model's), and the code that runs the
+# layers and a stream's steps (a few dozen calls per inference), are built for size: their bytes
+# are flash on every device, their speed hardly shows. The convolutions stay at -O2.
+# The generated model source is the same kind of code: constant tables and a switch that calls
+# each layer once per inference.
+MODEL_CFLAGS = ("-Os",)
+SIZE_OPTIMISED_KERNELS = frozenset({"data.c", "fully_connected.c", "mean.c", "model.c", "quantize.c", "softmax.c",
+                                    "stream.c"})
 
 
 def kernel_sources() -> list[Path]:

@@ -129,18 +129,19 @@ class _Emitter:
         for stage, call in enumerate(stream.calls):
             offset = (self.plan.offset_of(stream.band_name(stage)) if stage < stages - 1
                       else self.plan.offset_of_tensor(call.outputs[0]))
-            self.lines.append(f"    {{{call.function}, &{self.name}_{layer_name(call)}_params, "
-                              f"{stream.first_layer + stage}u, {offset}u}},")
-        self.lines += ["};", f"static const hil_stream_step {prefix}_steps[{len(stream.steps)}] = {{"]
+            self.lines.append(f"    {{{call.function}, &{self.name}_{layer_name(call)}_params, {offset}u}},")
+        steps = stream.encoded_steps()
+        self.lines += ["};", f"static const hil_stream_step {prefix}_steps[{len(steps)}] = {{"]
         per_line = 6
-        for start in range(0, len(stream.steps), per_line):
-            chunk = stream.steps[start:start + per_line]
-            self.lines.append("    " + " ".join(f"{{{s.stage}u, {s.count}u, {s.keep}u}}," for s in chunk))
+        for start in range(0, len(steps), per_line):
+            self.lines.append("    " + " ".join(f"{{{stage}u, {count}u, {drop}u}}," for stage, count, drop
+                                                 in steps[start:start + per_line]))
         input_offset = self.plan.offset_of_tensor(stream.calls[0].inputs[0])
         self.lines += [
             "};",
-            f"static const hil_stream {prefix} = {{{input_offset}u, {self.plan.offset_of(stream.scratch_name)}u, "
-            f"{stream.scratch_bytes}u, {stages}u, {prefix}_stages, {len(stream.steps)}u, {prefix}_steps}};",
+            f"static const hil_stream {prefix} = {{{stream.first_layer}u, {input_offset}u, "
+            f"{self.plan.offset_of(stream.scratch_name)}u, {stream.scratch_bytes}u, {stages}u, {prefix}_stages, "
+            f"{len(steps)}u, {prefix}_steps}};",
         ]
 
     def layer_call(self, call: KernelCall) -> str:
@@ -154,24 +155,19 @@ class _Emitter:
     def invoke(self) -> None:
         for stream in self.streams.values():
             self.stream(stream)
+        if self.streams:
+            pointers = ", ".join(f"&{self.name}_{stream.name}" for stream in self.streams.values())
+            self.lines += [f"static const hil_stream *const {self.name}_streams[{len(self.streams)}] = {{{pointers}}};"]
         self.lines += [
             "",
-            f"static hil_status {self.name}_layer(uint32_t layer, uint8_t *arena, const hil_observer *observer, "
-            "uint32_t *failed_layer)",
+            f"static hil_status {self.name}_layer(uint32_t layer, uint8_t *arena)",
             "{",
-            "    (void)observer; /* a stream reports its bands; other layers are reported by hil_run_layers */",
-            "    (void)failed_layer;",
+            "    (void)arena; /* a model whose every layer is in a stream has no case here */",
             "    switch (layer) {",
         ]
         for layer, call in enumerate(self.calls):
-            if layer in self.streams:
-                stream = self.streams[layer]
-                run = f"hil_stream_run(&{self.name}_{stream.name}, arena, observer, failed_layer)"
-            elif layer in self.streamed:
-                continue  # run by its stream's first layer
-            else:
-                run = self.layer_call(call)
-            self.lines += [f"    case {layer}u:", f"        return {run};"]
+            if layer not in self.streamed:  # a stream's layers run in hil_stream_run
+                self.lines += [f"    case {layer}u:", f"        return {self.layer_call(call)};"]
         self.lines += [
             "    default:",
             "        return HIL_ERROR_ARGUMENT;",
@@ -200,10 +196,7 @@ class _Emitter:
             stream = self.streamed.get(layer)
             # A streamed layer's output has no one place (hil_model.h): 0, never read.
             offset = 0 if stream is not None and layer != stream.last_layer else self.plan.offset_of_tensor(out.index)
-            stream_layers = len(stream.calls) if stream is not None and layer == stream.first_layer else 0
-            self.lines.append(
-                f'    {{"{layer_name(call)}", {offset}u, {out.nbytes}u, {stream_layers}u}},'
-            )
+            self.lines.append(f"    {{{offset}u, {out.nbytes}u}}, /* {layer_name(call)} */")
         self.lines.append("};")
         inp, out = self.graph.tensor(self.graph.inputs[0]), self.graph.tensor(self.graph.outputs[0])
         self.lines += [
@@ -216,6 +209,8 @@ class _Emitter:
             f"    .output = {self.tensor_info(out)},",
             f"    .layer_count = {len(self.calls)}u,",
             f"    .layers = {self.name}_layers,",
+            f"    .stream_count = {len(self.streams)}u,",
+            f"    .streams = {f'{self.name}_streams' if self.streams else 'NULL'},",
             f"    .invoke = {self.name}_invoke,",
             "};",
         ]

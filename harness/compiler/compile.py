@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.compiler import ops  # noqa: F401  (registers the lowerings)
-from harness.compiler.codegen import generate
+from harness.compiler.codegen import generate, layer_name
 from harness.compiler.graph import Graph
 from harness.compiler.lowering import LOWERINGS, ConstArray, KernelCall
 from harness.compiler.memory import smallest_layout
@@ -53,6 +53,11 @@ class CompiledModel:
                 if tensor.is_constant:
                     kinds["weights"] += tensor.nbytes
         return kinds
+
+    def describe_layer(self, index: int) -> str:
+        """Layer `index` as error messages name it: the device knows layers by index only."""
+        call = self.calls[index]
+        return f"{layer_name(call)} ({call.op.kind})"
 
     @property
     def macs(self) -> int:

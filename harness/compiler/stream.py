@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from harness.compiler.lowering import KernelCall
 
-MAX_STEP_ROWS = 255  # a step's row count is a uint8_t in C
+MAX_STEP_ROWS = 255  # a step's row count and the rows it drops are uint8_t in C (hil_stream_step)
 MAX_STREAM_LAYERS = 255
 
 
@@ -63,6 +63,14 @@ class Stream:
 
     def band_bytes(self, stage: int) -> int:
         return self.band_rows[stage] * self.row_bytes(stage)
+
+    def encoded_steps(self) -> list[tuple[int, int, int]]:
+        """The steps as hil_stream_step holds them: (stage, count, rows dropped first)."""
+        lo, encoded = [0] * len(self.calls), []
+        for step in self.steps:
+            encoded.append((step.stage, step.count, step.keep - lo[step.stage]))
+            lo[step.stage] = step.keep
+        return encoded
 
     @property
     def scratch_bytes(self) -> int:
@@ -145,7 +153,8 @@ def check(stream: Stream) -> None:
         if not 0 <= step.stage < n or not 1 <= step.count <= MAX_STEP_ROWS:
             raise ScheduleError(f"{where}: stage {step.stage} or row count {step.count} out of range")
         stage, last = step.stage, step.stage == n - 1
-        if step.keep < lo[stage] or step.keep > hi[stage] or (last and step.keep != 0):
+        if (step.keep < lo[stage] or step.keep > hi[stage] or step.keep - lo[stage] > MAX_STEP_ROWS
+                or (last and step.keep != 0)):
             raise ScheduleError(f"{where}: keeps from row {step.keep}, its band holds [{lo[stage]}, {hi[stage]})")
         lo[stage] = step.keep
         if stage > 0:

@@ -21,7 +21,7 @@ from harness.build.firmware import FirmwareImage, build_firmware
 from harness.compiler import CompiledModel
 from harness.device.board import Board
 from harness.device.identity import verify_identity
-from harness.device.link.protocol import LinkClient
+from harness.device.link.protocol import DeviceError, ErrorCode, LinkClient
 from harness.device.loaders import Loader, check_loadable, make_loader
 from harness.device.port import open_port
 from harness.errors import HilError
@@ -158,10 +158,14 @@ class Session:
 
     @contextlib.contextmanager
     def reporting(self) -> Iterator[None]:
-        """Append the target's console to a HilError's message (once), keeping its type."""
+        """Append the target's console to a HilError's message (once), keeping its type; a failed
+        kernel's layer gets its name (the device knows layers by index only)."""
         try:
             yield
         except HilError as exc:
+            if isinstance(exc, DeviceError) and exc.code == ErrorCode.KERNEL_FAILED and exc.detail < len(self.model.calls):
+                exc.args = (f"{exc.args[0]} (layer {exc.detail} is {self.model.describe_layer(exc.detail)})",
+                            *exc.args[1:])
             console = self.console().strip()
             if console and not getattr(exc, "console_attached", False):
                 exc.args = (f"{exc.args[0] if exc.args else exc}\n(target output: {console[-CONSOLE_SHOWN:]})",
