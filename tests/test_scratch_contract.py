@@ -7,6 +7,7 @@ stream could ask for, and a generated model given one byte too little is refused
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import numpy as np
@@ -15,7 +16,12 @@ import pytest
 from harness.build.host_engine import HostEngine, host_compiler, kernel_library
 from harness.compiler.compile import CompiledModel, compile_graph
 from harness.compiler.graph import parse_model, read_model
+from harness.device.board import Board
+from harness.device.link import DeviceError
+from harness.device.session import open_device
+from harness.errors import HilError
 from harness.paths import KERNELS_DIR
+from harness.targets import load_target
 
 from conv_chains import CHAINS, chain_model
 from example_model import example_model
@@ -90,5 +96,10 @@ def test_a_kernel_given_less_scratch_than_its_rule_refuses_to_run(tmp_path):
     short = CompiledModel(compiled.name, compiled.graph, compiled.calls, compiled.plan, compiled.streams,
                           {**compiled.files, "short.c": source.replace(passed, f"{call.scratch_bytes - 1}u)")})
     inputs = np.zeros((1, 1, 8, 6, 1), dtype=np.int8)
-    with pytest.raises(Exception, match=f"layer {layer}"):
+    named = re.escape(f"layer {layer} is {compiled.describe_layer(layer)}")
+    with pytest.raises(HilError, match=f"layer {layer} failed with status 1 .*{named}"):
         HostEngine.build(short).run(inputs)
+    # The same firmware behind the link: the device says the index and the status, the harness the name.
+    with open_device(short, Board(load_target("host"))) as device:
+        with pytest.raises(DeviceError, match=f"layer {layer} failed: HIL_ERROR_ARGUMENT .*{named}"):
+            device.run(inputs)
