@@ -197,12 +197,12 @@ static int32_t depthwise_one(const channel_filter *f, const int16_t *row0, int32
 
 #if HIL_DSP_INSTRUCTIONS
 /*
- * Two outputs per pass (a and b: columns 0..2 and 1..2 + stride of the window), per filter row r
- * from rows[r]: stride 1 reads the int16 pairs x = (c0, c1), y = (c2, c3) with one LDRD;
- * a += x.left + y.lo * tap2, b += x.hi * tap0 + y.right. Stride 2 reads x = (c0, c1), y = (c2, c3),
- * then c4: a += x.left + y.lo * tap2, b += y.left + c4 * tap2. Row 0 starts both sums from the
- * bias. Written as instructions: GCC's own schedule spills the filter; 14 registers, so the bias
- * and the end are read from the stack.
+ * Two outputs per pass (a and b: the window's columns 0..2 and stride..stride + 2), per filter
+ * row r from that row of the copy: stride 1 reads the int16 pairs x = (c0, c1), y = (c2, c3) with
+ * one LDRD; a += x.left + y.lo * tap2, b += x.hi * tap0 + y.right. Stride 2 reads x = (c0, c1),
+ * y = (c2, c3), then c4: a += x.left + y.lo * tap2, b += y.left + c4 * tap2. Row 0 starts both
+ * sums from the bias. Written as instructions: GCC's own schedule spills the filter; 14
+ * registers, so the bias and the end are read from the stack.
  */
 #define HIL_DW_S1_FIRST                                  \
     "ldr    %[a], %[bias]\n\t"                           \
@@ -318,8 +318,8 @@ typedef struct {
 
 /*
  * out[ox * stride] = the output of acc[ox] (twice an accumulator, see depthwise_row), two per
- * pass. `uniform` (a constant where it is called): the shift is < 0 and the clamp the int8
- * range (hil_requantize_doubled).
+ * pass. `uniform` (a constant where it is called): the shift is in
+ * [-HIL_REQUANT_FUSED_MAX_SHIFT, -1] and the clamp the int8 range (hil_requantize_doubled).
  */
 static inline void requantize_row(const channel_output *channel, const int32_t *acc, int32_t outputs, int8_t *out,
                                   int32_t stride, int uniform)
