@@ -65,9 +65,18 @@ def assert_layers_match_reference(model: bytes, inputs: np.ndarray, name: str = 
     the planner let another tensor overwrite too early would show here, even if the output hid it."""
     compiled = compile_graph(parse_model(model, f"{name}.tflite"), name)
     _, layers = HostEngine.build(compiled).run(inputs, layers=True)
+    expected = reference_layers(model, inputs, compiled.calls)
+    for layer, call in enumerate(compiled.calls):
+        produced = [layers[layer][record].tobytes() for record in range(len(inputs))]
+        assert produced == expected[layer], f"layer {layer} ({call.op.kind})"
+
+
+def reference_layers(model: bytes, inputs: np.ndarray, calls) -> list[list[bytes]]:
+    """Per layer, per input, the bytes of the layer's output tensor in the reference interpreter."""
     golden = GoldenModel(model, keep_intermediates=True)
-    for record, x in enumerate(inputs):
+    per_layer = [[] for _ in calls]
+    for x in inputs:
         golden.invoke(x)
-        for layer, call in enumerate(compiled.calls):
-            expected = golden.tensor(call.outputs[0])
-            assert layers[layer][record].tobytes() == expected.tobytes(), f"layer {layer} ({call.op.kind})"
+        for layer, call in enumerate(calls):
+            per_layer[layer].append(golden.tensor(call.outputs[0]).tobytes())
+    return per_layer

@@ -22,15 +22,14 @@ from harness.compiler.graph import parse_model
 from harness.compiler.lowering import LOWERINGS, KernelCall, Shape4
 from harness.compiler.memory import plan_for
 from harness.compiler.ops.conv import output_size
-from harness.compiler.stream import ScheduleError, check, input_window, schedule
+from harness.compiler.stream import MAX_STREAM_LAYERS, ScheduleError, check, input_window, schedule
 from harness.device.board import Board
 from harness.device.session import open_device
-from harness.parity.golden import GoldenModel
 from harness.targets import load_target
 
 from conv_chains import CHAINS, SAME, VALID, chain_model
 from emulator_check import needs_emulator
-from engine_check import host_engine_for
+from engine_check import host_engine_for, reference_layers
 
 
 # -- the schedule, on geometry alone ------------------------------------------------------------
@@ -112,16 +111,6 @@ def compiled_with_stream(model: bytes, name: str, layers: range) -> CompiledMode
     return CompiledModel(name, graph, calls, plan, [stream], generate(graph, calls, plan, [stream], name))
 
 
-def golden_layers(model: bytes, inputs: np.ndarray, calls: list[KernelCall]) -> list[list[bytes]]:
-    golden = GoldenModel(model, keep_intermediates=True)
-    per_layer = [[] for _ in calls]
-    for x in inputs:
-        golden.invoke(x)
-        for layer, call in enumerate(calls):
-            per_layer[layer].append(golden.tensor(call.outputs[0]).tobytes())
-    return per_layer
-
-
 @pytest.mark.parametrize("kernel_path", ["dsp", "portable"])
 @pytest.mark.parametrize("chain", CHAINS.values(), ids=CHAINS.keys())
 def test_a_streamed_chain_gives_every_layer_of_the_reference_on_the_host(chain, kernel_path):
@@ -130,7 +119,7 @@ def test_a_streamed_chain_gives_every_layer_of_the_reference_on_the_host(chain, 
     compiled = compiled_with_stream(model, "streamed", range(0, len(layers)))
     inputs = np.random.default_rng(5).integers(-128, 128, (3, 1, *in_shape), dtype=np.int8)
     _, dumped = host_engine_for(compiled, kernel_path).run(inputs, layers=True)
-    expected = golden_layers(model, inputs, compiled.calls)
+    expected = reference_layers(model, inputs, compiled.calls)
     for layer in range(len(layers)):
         assert [dumped[layer][record].tobytes() for record in range(len(inputs))] == expected[layer], f"layer {layer}"
 
@@ -165,7 +154,7 @@ def test_a_streamed_chain_on_qemu_m33_reads_back_every_layer_and_times_each():
     model = chain_model(11, in_shape, layers)
     compiled = compiled_with_stream(model, "streamed_qemu", range(0, len(layers)))
     inputs = np.random.default_rng(2).integers(-128, 128, (2, 1, *in_shape), dtype=np.int8)
-    expected = golden_layers(model, inputs, compiled.calls)
+    expected = reference_layers(model, inputs, compiled.calls)
     with open_device(compiled, Board(load_target("qemu-m33"))) as device:
         outputs = device.run(inputs).outputs
         layer_bytes = [[raw for _, raw in device.layer_outputs(inputs[record])] for record in range(len(inputs))]
@@ -176,3 +165,11 @@ def test_a_streamed_chain_on_qemu_m33_reads_back_every_layer_and_times_each():
     # Each streamed layer's count adds up its bands: every one ran, and together within the run's total.
     assert all(ticks > 0 for ticks in timing.per_layer)
     assert sum(timing.per_layer) <= min(timing.totals)
+
+
+def test_a_stream_longer_than_the_runner_takes_is_refused():
+    """hil_stream_run keeps its bands' rows for at most HIL_STREAM_MAX_STAGES stages."""
+    calls = tuple(fake_call(6, 1, 1, VALID) for _ in range(MAX_STREAM_LAYERS + 1))
+    check(schedule(0, calls[:MAX_STREAM_LAYERS]))
+    with pytest.raises(ScheduleError, match="17 layers"):
+        check(schedule(0, calls))

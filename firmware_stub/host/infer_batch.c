@@ -17,18 +17,14 @@
 /* Every layer's output, assembled from what the observer reports (a streamed layer: band by band)
  * into one buffer, layer after layer, and written once the record has run. */
 typedef struct {
-    const hil_model *model;
     uint8_t *outputs;
+    size_t *starts; /* where each layer's output begins in `outputs` */
 } layer_dump;
 
 static void keep_layer_output(void *context, uint32_t layer, uint32_t offset, const uint8_t *data, uint32_t bytes)
 {
     const layer_dump *dump = (const layer_dump *)context;
-    size_t start = 0;
-    for (uint32_t before = 0; before < layer; ++before) {
-        start += dump->model->layers[before].output_bytes;
-    }
-    memcpy(dump->outputs + start + offset, data, bytes);
+    memcpy(dump->outputs + dump->starts[layer] + offset, data, bytes);
 }
 
 int main(int argc, char **argv)
@@ -43,11 +39,13 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    size_t *starts = malloc(model->layer_count * sizeof *starts);
     size_t dumped_bytes = 0;
-    for (uint32_t layer = 0; layer < model->layer_count; ++layer) {
+    for (uint32_t layer = 0; starts != NULL && layer < model->layer_count; ++layer) {
+        starts[layer] = dumped_bytes;
         dumped_bytes += model->layers[layer].output_bytes;
     }
-    const layer_dump dump = {model, malloc(dumped_bytes)};
+    const layer_dump dump = {starts != NULL ? malloc(dumped_bytes) : NULL, starts};
     if (dump.outputs == NULL) {
         fprintf(stderr, "out of memory for the layers' outputs (%zu bytes)\n", dumped_bytes);
         return 2;

@@ -21,7 +21,7 @@
 #include "hil_conv.h"
 #include "hil_model.h"
 
-#define HIL_STREAM_MAX_STAGES 16u
+#define HIL_STREAM_MAX_STAGES 16u /* stream.py MAX_STREAM_LAYERS: the compiler makes no longer stream */
 
 typedef hil_status (*hil_band_kernel)(const hil_conv_packed_params *p, const int8_t *input, int8_t *output,
                                       void *scratch, size_t scratch_bytes);

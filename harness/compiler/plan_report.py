@@ -24,13 +24,9 @@ def stream_lines(model: CompiledModel, stream: Stream) -> list[str]:
         tensor = model.calls[stream.first_layer + stage].outputs[0]
         lines.append(f"  band {stage}: t{tensor} never whole, at most {rows} of its "
                      f"{stream.calls[stage].params['output'].h} rows ({stream.band_bytes(stage)} bytes)")
-    # Each step as stage+rows, with "/k" when the band first drops the rows below k.
-    held = [0] * len(stream.calls)
-    words = []
-    for step in stream.steps:
-        words.append(f"{step.stage}+{step.count}" + (f"/{step.keep}" if step.keep > held[step.stage] else ""))
-        held[step.stage] = step.keep
-    lines += ["  steps (stage+rows, /k: first drop the rows below k):"]
+    # Each step as hil_stream_step holds it: stage+rows, "-d" when the band first drops d rows.
+    words = [f"{stage}+{count}" + (f"-{drop}" if drop else "") for stage, count, drop in stream.encoded_steps()]
+    lines += ["  steps (stage+rows, -d: the band first drops its d oldest rows):"]
     lines += ["    " + " ".join(words[start:start + 16]) for start in range(0, len(words), 16)]
     return lines
 

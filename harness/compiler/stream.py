@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from harness.compiler.lowering import KernelCall
 
 MAX_STEP_ROWS = 255  # a step's row count and the rows it drops are uint8_t in C (hil_stream_step)
-MAX_STREAM_LAYERS = 255
+MAX_STREAM_LAYERS = 16  # HIL_STREAM_MAX_STAGES: the C runner's bound (hil_stream.h)
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,8 @@ class ScheduleError(RuntimeError):
 def check(stream: Stream) -> None:
     """Replay the schedule as hil_stream.c runs it; raise ScheduleError on the first broken rule."""
     calls, n = stream.calls, len(stream.calls)
+    if not 2 <= n <= MAX_STREAM_LAYERS:
+        raise ScheduleError(f"stream at layer {stream.first_layer}: {n} layers; 2 to {MAX_STREAM_LAYERS} can stream")
     lo, hi = [0] * n, [0] * n
     for index, step in enumerate(stream.steps):
         where = f"stream at layer {stream.first_layer}, step {index}"
